@@ -1,0 +1,208 @@
+"""The one gate every adapter calls: find the claim, verify it, decide.
+
+    gate = Gatekeeper(verifier, exempt_paths=("/healthz",))
+    decision = gate.decide(view)            # sync frameworks
+    decision = await gate.adecide(view)     # async ones: never blocks the event loop
+
+``decision`` is an :class:`Admit` (the verified claim), a :class:`Refuse` (a ready response the
+application never sees past) or a :class:`Redirect` (claim came in the query string: set the
+cookie and send the browser to the clean URL).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from hoody_claims.errors import HoodyClaimsError
+
+from .decisions import Admit, Decision, Redirect, Refuse
+from .extract import (
+    DEFAULT_COOKIE,
+    DEFAULT_QUERY_PARAM,
+    SOURCES,
+    FoundClaim,
+    find_claim,
+    validate_sources,
+)
+from .request_view import RequestView
+from .responses import claim_required, redirect_without_claim, refusal
+
+if TYPE_CHECKING:
+    from hoody_claims import Claim
+
+__all__ = [
+    "POLICY_OPTIONS",
+    "Admit",
+    "Decision",
+    "Gatekeeper",
+    "Redirect",
+    "Refuse",
+    "Verifier",
+    "check_policy",
+]
+
+#: Per-route policy options, passed to ``ClaimVerifier.with_policy``.
+POLICY_OPTIONS = frozenset({"allow_types", "users", "max_age", "project_id"})
+_REDIRECT_METHODS = frozenset({"GET", "HEAD"})
+
+
+class Verifier(Protocol):
+    """What the gate needs from a verifier (``hc.ClaimVerifier`` or ``hc.IdentityVerifier``)."""
+
+    def verify(self, claim_in: Any, now: int | None = None) -> Claim: ...
+
+    async def averify(self, claim_in: Any, now: int | None = None) -> Claim: ...
+
+    def with_policy(self, **policy: Any) -> Any: ...
+
+
+def check_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate per-route policy keywords early (at decoration time), not on the first request."""
+    unknown = sorted(set(policy) - POLICY_OPTIONS)
+    if unknown:
+        raise TypeError(
+            f"unknown policy option(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(POLICY_OPTIONS))}"
+        )
+    return dict(policy)
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, str | bytes | int | float | type(None)):
+        return value
+    if isinstance(value, Iterable):
+        return frozenset(value)
+    return value
+
+
+class Gatekeeper:
+    """Extraction, verification and the refusal/redirect decision, for any framework.
+
+    ``verifier``: a ``ClaimVerifier`` (or anything with ``verify``/``averify``/``with_policy``).
+    ``sources``: where to look, in order (subset of :data:`~hoody_claims.web.extract.SOURCES`).
+    ``exempt_paths``: paths served without a claim (health checks). An entry matches the path
+    exactly; an entry ending in ``*`` matches every path starting with what precedes the ``*``
+    (never a path with ``.``/``..`` segments, so ``/static/../admin`` is not exempt).
+    ``redirect_query``: answer a valid query-string claim with the cookie + 303 (GET/HEAD over
+    HTTP only; a WebSocket handshake or a POST is admitted directly).
+    ``clock``: seconds since the epoch for "now" (defaults to the verifier's own clock) — for
+    tests and replays.
+    """
+
+    def __init__(
+        self,
+        verifier: Verifier,
+        *,
+        sources: Sequence[str] = SOURCES,
+        cookie_name: str = DEFAULT_COOKIE,
+        query_param: str = DEFAULT_QUERY_PARAM,
+        exempt_paths: Iterable[str] = (),
+        redirect_query: bool = True,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        self.verifier = verifier
+        self.sources = validate_sources(sources)
+        self.cookie_name = cookie_name
+        self.query_param = query_param
+        self.redirect_query = redirect_query
+        self.clock = clock
+        exact: set[str] = set()
+        prefixes: list[str] = []
+        for entry in exempt_paths:
+            if not entry.startswith("/"):
+                raise ValueError(f"exempt path {entry!r} must start with '/'")
+            if entry.endswith("*"):
+                prefixes.append(entry[:-1])
+            else:
+                exact.add(entry)
+        self._exact = frozenset(exact)
+        self._prefixes = tuple(prefixes)
+        self._policy_cache: dict[Any, Verifier] = {}
+        self._lock = threading.Lock()
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def is_exempt(self, path: str) -> bool:
+        """Whether ``path`` is served without a claim."""
+        if path in self._exact:
+            return True
+        if not self._prefixes or not path.startswith(self._prefixes):
+            return False
+        segments = path.split("/")
+        return "." not in segments and ".." not in segments
+
+    def verifier_for(self, policy: Mapping[str, Any] | None = None) -> Verifier:
+        """The gate's verifier narrowed by a per-route policy (``with_policy``), memoised."""
+        if not policy:
+            return self.verifier
+        key = tuple(sorted((k, _freeze(v)) for k, v in check_policy(policy).items()))
+        with self._lock:
+            found = self._policy_cache.get(key)
+            if found is None:
+                found = self.verifier.with_policy(**policy)
+                self._policy_cache[key] = found
+            return found
+
+    # -- deciding ------------------------------------------------------------------------------
+
+    def find(self, req: RequestView) -> FoundClaim | None:
+        """The claim ``req`` carries, from the first configured source that has one."""
+        return find_claim(
+            req, self.sources, cookie_name=self.cookie_name, query_param=self.query_param
+        )
+
+    def _now(self, now: float | None) -> int | None:
+        if now is not None:
+            return int(now)
+        if self.clock is not None:
+            return int(self.clock())
+        return None
+
+    def _after_verify(
+        self, req: RequestView, found: FoundClaim, claim: Claim, now: int | None
+    ) -> Decision:
+        if (
+            found.source == "query"
+            and self.redirect_query
+            and req.method.upper() in _REDIRECT_METHODS
+            and req.scheme in ("http", "https")
+        ):
+            return redirect_without_claim(
+                req,
+                claim,
+                token=found.token,
+                cookie_name=self.cookie_name,
+                query_param=self.query_param,
+                now=now,
+            )
+        return Admit(claim=claim, source=found.source)
+
+    def decide(
+        self, req: RequestView, *, now: float | None = None, verifier: Verifier | None = None
+    ) -> Decision:
+        """Decide on ``req`` (sync). ``verifier`` overrides the gate's (per-route policy)."""
+        found = self.find(req)
+        if found is None:
+            return claim_required()
+        at = self._now(now)
+        try:
+            claim = (verifier or self.verifier).verify(found.token, now=at)
+        except HoodyClaimsError as err:
+            return refusal(err)
+        return self._after_verify(req, found, claim, at)
+
+    async def adecide(
+        self, req: RequestView, *, now: float | None = None, verifier: Verifier | None = None
+    ) -> Decision:
+        """Decide on ``req`` without blocking the loop (a key fetch runs in a worker thread)."""
+        found = self.find(req)
+        if found is None:
+            return claim_required()
+        at = self._now(now)
+        try:
+            claim = await (verifier or self.verifier).averify(found.token, now=at)
+        except HoodyClaimsError as err:
+            return refusal(err)
+        return self._after_verify(req, found, claim, at)
