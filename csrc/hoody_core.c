@@ -1,0 +1,1078 @@
+/*
+ * hoody_core.c: see hoody_core.h for the contract of each function.
+ *
+ * Everything that reads untrusted bytes checks its index against the length
+ * it was given before each read; nothing relies on NUL termination.
+ */
+/* sysconf(_SC_NPROCESSORS_ONLN) is an extension glibc hides under -std=c99. */
+#define _DEFAULT_SOURCE 1
+
+#include "hoody_core.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef unsigned char uchar;
+
+/* The one piece of process-wide state: set once, read with acquire so a
+ * thread that sees the pointer also sees a fully initialised libsodium. */
+static struct {
+    hc_verify_fn sign_verify_detached;
+} hc_table;
+
+static hc_verify_fn hc_get_fn(void)
+{
+    return __atomic_load_n(&hc_table.sign_verify_detached, __ATOMIC_ACQUIRE);
+}
+
+int hc_init(hc_verify_fn fn)
+{
+    hc_verify_fn expected = NULL;
+
+    if (fn == NULL) {
+        return HC_E_ARG;
+    }
+    if (__atomic_compare_exchange_n(&hc_table.sign_verify_detached, &expected, fn, 0,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        return HC_OK;
+    }
+    return expected == fn ? HC_OK : HC_E_STATE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Ed25519                                                             */
+/* ------------------------------------------------------------------ */
+
+static const uchar hc_empty[1] = {0};
+
+int hc_verify(const char *sig, const char *msg, size_t mlen, const char *pk)
+{
+    hc_verify_fn fn = hc_get_fn();
+
+    if (fn == NULL || sig == NULL || pk == NULL || (msg == NULL && mlen != 0)) {
+        return 0;
+    }
+    if (msg == NULL) {
+        msg = (const char *) hc_empty;
+    }
+    return fn((const uchar *) sig, (const uchar *) msg, (unsigned long long) mlen,
+              (const uchar *) pk) == 0;
+}
+
+/* Messages up to this size are joined on the stack; most response
+ * signatures cover a small prefix and a body of a few KiB. */
+#define HC_PARTS_STACK 4096
+
+int hc_verify_parts(const char *sig, const char *prefix, size_t plen, const char *body,
+                    size_t blen, const char *pk)
+{
+    uchar stackbuf[HC_PARTS_STACK];
+    uchar *buf = stackbuf;
+    size_t total;
+    int ok;
+
+    if ((prefix == NULL && plen != 0) || (body == NULL && blen != 0)) {
+        return 0;
+    }
+    if (plen > SIZE_MAX - blen) {
+        return -HC_E_NOMEM;
+    }
+    total = plen + blen;
+    if (total > sizeof stackbuf) {
+        buf = malloc(total);
+        if (buf == NULL) {
+            return -HC_E_NOMEM;
+        }
+    }
+    if (plen != 0) {
+        memcpy(buf, prefix, plen);
+    }
+    if (blen != 0) {
+        memcpy(buf + plen, body, blen);
+    }
+    /* An empty message never reads buf. */
+    ok = hc_verify(sig, total != 0 ? (const char *) buf : (const char *) hc_empty, total, pk);
+    if (buf != stackbuf) {
+        free(buf);
+    }
+    return ok;
+}
+
+/* Items are claimed in small chunks from a shared counter, so threads stay
+ * busy even when message lengths differ a lot. */
+#define HC_BATCH_CHUNK 4
+
+typedef struct {
+    size_t n;
+    const uchar *msgs;
+    const size_t *offsets;
+    const uchar *sigs;
+    const uchar *pks;
+    uchar *results;
+    hc_verify_fn fn;
+    size_t next;
+} hc_batch;
+
+static void *hc_batch_worker(void *arg)
+{
+    hc_batch *b = arg;
+
+    for (;;) {
+        size_t start = __atomic_fetch_add(&b->next, HC_BATCH_CHUNK, __ATOMIC_RELAXED);
+        size_t stop;
+        size_t i;
+
+        if (start >= b->n) {
+            break;
+        }
+        stop = b->n - start < HC_BATCH_CHUNK ? b->n : start + HC_BATCH_CHUNK;
+        for (i = start; i < stop; i++) {
+            size_t off = b->offsets[i];
+            size_t len = b->offsets[i + 1] - off;
+            b->results[i] = b->fn(b->sigs + 64 * i, b->msgs + off, (unsigned long long) len,
+                                  b->pks + 32 * i) == 0;
+        }
+    }
+    return NULL;
+}
+
+static int hc_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (n < 1) {
+        return 1;
+    }
+    return n > HC_MAX_THREADS ? HC_MAX_THREADS : (int) n;
+}
+
+int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
+                    const char *sigs, const char *pks, unsigned char *results, int nthreads)
+{
+    pthread_t threads[HC_MAX_THREADS];
+    int started = 0;
+    hc_batch b;
+    size_t i;
+    int t;
+
+    if (n == 0) {
+        return HC_OK;
+    }
+    if (results == NULL) {
+        return HC_E_ARG;
+    }
+    memset(results, 0, n);
+    if (offsets == NULL || sigs == NULL || pks == NULL || (msgs == NULL && msgs_len != 0) ||
+        n > SIZE_MAX / 64 - 1) {
+        return HC_E_ARG;
+    }
+    for (i = 0; i < n; i++) {
+        if (offsets[i] > offsets[i + 1]) {
+            return HC_E_ARG;
+        }
+    }
+    if (offsets[n] > msgs_len) {
+        return HC_E_ARG;
+    }
+    b.fn = hc_get_fn();
+    if (b.fn == NULL) {
+        return HC_E_STATE;
+    }
+    b.n = n;
+    b.msgs = msgs != NULL ? (const uchar *) msgs : hc_empty;
+    b.offsets = offsets;
+    b.sigs = (const uchar *) sigs;
+    b.pks = (const uchar *) pks;
+    b.results = results;
+    b.next = 0;
+
+    if (nthreads <= 0) {
+        nthreads = hc_cpu_count();
+    }
+    if (nthreads > HC_MAX_THREADS) {
+        nthreads = HC_MAX_THREADS;
+    }
+    if ((size_t) nthreads > (n + HC_BATCH_CHUNK - 1) / HC_BATCH_CHUNK) {
+        nthreads = (int) ((n + HC_BATCH_CHUNK - 1) / HC_BATCH_CHUNK);
+    }
+    /* The calling thread is worker 0; if a thread cannot be started the
+     * others simply take its share. */
+    for (t = 1; t < nthreads; t++) {
+        if (pthread_create(&threads[started], NULL, hc_batch_worker, &b) != 0) {
+            break;
+        }
+        started++;
+    }
+    hc_batch_worker(&b);
+    for (t = 0; t < started; t++) {
+        pthread_join(threads[t], NULL);
+    }
+    return HC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* hex                                                                 */
+/* ------------------------------------------------------------------ */
+
+static int hc_hexval(uchar c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+int hc_hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen)
+{
+    const uchar *s = (const uchar *) in;
+    size_t i;
+
+    if ((in == NULL && inlen != 0) || (out == NULL && outlen != 0)) {
+        return HC_E_ARG;
+    }
+    if (inlen % 2 != 0 || inlen / 2 != outlen) {
+        return HC_E_HEX_LENGTH;
+    }
+    for (i = 0; i < inlen; i++) {
+        if (hc_hexval(s[i]) < 0) {
+            return HC_E_HEX_CHAR;
+        }
+    }
+    for (i = 0; i < outlen; i++) {
+        out[i] = (uchar) ((hc_hexval(s[2 * i]) << 4) | hc_hexval(s[2 * i + 1]));
+    }
+    return HC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* base64                                                              */
+/* ------------------------------------------------------------------ */
+
+enum { B64_COMMON = 0, B64_STD = 1, B64_URL = 2, B64_PAD = 3, B64_BAD = 4 };
+
+/* Returns the 6-bit value of c and sets *cls to its class. */
+static int hc_b64val(uchar c, int *cls)
+{
+    *cls = B64_COMMON;
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    switch (c) {
+    case '+':
+        *cls = B64_STD;
+        return 62;
+    case '/':
+        *cls = B64_STD;
+        return 63;
+    case '-':
+        *cls = B64_URL;
+        return 62;
+    case '_':
+        *cls = B64_URL;
+        return 63;
+    case '=':
+        *cls = B64_PAD;
+        return 0;
+    default:
+        *cls = B64_BAD;
+        return 0;
+    }
+}
+
+/*
+ * The checks run in a fixed order, and within the body scan a bad character
+ * wins over a misplaced '=' which wins over mixed alphabets, so the error
+ * reported does not depend on where in the string the faults sit (the
+ * pure-Python twin in encoding.py reports the same one).
+ */
+int hc_b64_decode(const char *in, size_t inlen, unsigned char *out, size_t cap,
+                  size_t *outlen)
+{
+    const uchar *s = (const uchar *) in;
+    size_t npad = 0;
+    size_t core;
+    size_t rem;
+    size_t need;
+    size_t i;
+    size_t o;
+    int seen[5] = {0, 0, 0, 0, 0};
+    int cls;
+    uint32_t acc;
+    int v;
+
+    if (outlen == NULL || (in == NULL && inlen != 0) || (out == NULL && cap != 0)) {
+        return HC_E_ARG;
+    }
+    *outlen = 0;
+    while (npad < inlen && s[inlen - 1 - npad] == '=') {
+        npad++;
+    }
+    if (npad != 0 && (npad > 2 || inlen % 4 != 0)) {
+        return HC_E_B64_PADDING;
+    }
+    core = inlen - npad;
+    for (i = 0; i < core; i++) {
+        (void) hc_b64val(s[i], &cls);
+        seen[cls] = 1;
+    }
+    if (seen[B64_BAD]) {
+        return HC_E_B64_CHAR;
+    }
+    if (seen[B64_PAD]) {
+        return HC_E_B64_PADDING;
+    }
+    if (seen[B64_STD] && seen[B64_URL]) {
+        return HC_E_B64_MIXED;
+    }
+    rem = core % 4;
+    if (rem == 1) {
+        return HC_E_B64_LENGTH;
+    }
+    if (npad != 0 && npad != (4 - rem) % 4) {
+        return HC_E_B64_PADDING;
+    }
+    if (rem == 2 && (hc_b64val(s[core - 1], &cls) & 0x0f) != 0) {
+        return HC_E_B64_PAD_BITS;
+    }
+    if (rem == 3 && (hc_b64val(s[core - 1], &cls) & 0x03) != 0) {
+        return HC_E_B64_PAD_BITS;
+    }
+    need = core / 4 * 3 + (rem == 0 ? 0 : rem - 1);
+    if (need > cap) {
+        return HC_E_OUTPUT_SPACE;
+    }
+    o = 0;
+    for (i = 0; i + 4 <= core; i += 4) {
+        acc = 0;
+        for (v = 0; v < 4; v++) {
+            acc = (acc << 6) | (uint32_t) hc_b64val(s[i + (size_t) v], &cls);
+        }
+        out[o++] = (uchar) (acc >> 16);
+        out[o++] = (uchar) (acc >> 8);
+        out[o++] = (uchar) acc;
+    }
+    if (rem != 0) {
+        acc = 0;
+        for (v = 0; v < (int) rem; v++) {
+            acc = (acc << 6) | (uint32_t) hc_b64val(s[i + (size_t) v], &cls);
+        }
+        acc <<= 6 * (4 - (int) rem);
+        out[o++] = (uchar) (acc >> 16);
+        if (rem == 3) {
+            out[o++] = (uchar) (acc >> 8);
+        }
+    }
+    *outlen = o;
+    return HC_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* UTF-8                                                               */
+/* ------------------------------------------------------------------ */
+
+/* RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF. */
+static int hc_utf8_valid(const uchar *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        uchar c = s[i];
+        size_t k;
+        uchar lo = 0x80;
+        uchar hi = 0xBF;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            k = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            k = 2;
+            if (c == 0xE0) {
+                lo = 0xA0;
+            } else if (c == 0xED) {
+                hi = 0x9F;
+            }
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 3;
+            if (c == 0xF0) {
+                lo = 0x90;
+            } else if (c == 0xF4) {
+                hi = 0x8F;
+            }
+        } else {
+            return 0;
+        }
+        if (n - i - 1 < k) {
+            return 0;
+        }
+        if (s[i + 1] < lo || s[i + 1] > hi) {
+            return 0;
+        }
+        for (size_t j = 2; j <= k; j++) {
+            if (s[i + j] < 0x80 || s[i + j] > 0xBF) {
+                return 0;
+            }
+        }
+        i += k + 1;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON                                                                */
+/* ------------------------------------------------------------------ */
+
+/* A member name as found in the text: the bytes between its quotes. */
+typedef struct {
+    const uchar *p;
+    size_t len;
+    int escaped;
+} hc_key;
+
+/*
+ * Yields the UTF-8 bytes of an already validated JSON string's contents
+ * after unescaping, the way Python's json does it: a \uD8xx\uDCxx pair
+ * becomes one code point, a lone surrogate escape becomes its 3-byte
+ * (WTF-8) form.  Raw text can never produce a surrogate's bytes, so equal
+ * outputs mean equal Python strings.  Reads are still bounds-checked in
+ * case it is handed something unvalidated.
+ */
+typedef struct {
+    const uchar *p;
+    size_t n;
+    size_t i;
+    uchar buf[4];
+    int bi;
+    int bn;
+} hc_kit;
+
+static unsigned hc_hex4(const uchar *p)
+{
+    unsigned v = 0;
+    int d;
+
+    for (int k = 0; k < 4; k++) {
+        d = hc_hexval(p[k]);
+        v = (v << 4) | (unsigned) (d < 0 ? 0 : d);
+    }
+    return v;
+}
+
+static int hc_kit_next(hc_kit *k)
+{
+    uchar c;
+    unsigned cp;
+
+    if (k->bi < k->bn) {
+        return k->buf[k->bi++];
+    }
+    if (k->i >= k->n) {
+        return -1;
+    }
+    c = k->p[k->i];
+    if (c != '\\') {
+        k->i++;
+        return c;
+    }
+    if (k->n - k->i < 2) {
+        k->i = k->n;
+        return -1;
+    }
+    c = k->p[k->i + 1];
+    if (c != 'u') {
+        k->i += 2;
+        switch (c) {
+        case 'b':
+            return '\b';
+        case 'f':
+            return '\f';
+        case 'n':
+            return '\n';
+        case 'r':
+            return '\r';
+        case 't':
+            return '\t';
+        default:
+            return c; /* '"', '\\', '/' */
+        }
+    }
+    if (k->n - k->i < 6) {
+        k->i = k->n;
+        return -1;
+    }
+    cp = hc_hex4(k->p + k->i + 2);
+    k->i += 6;
+    if (cp >= 0xD800 && cp <= 0xDBFF && k->n - k->i >= 6 && k->p[k->i] == '\\' &&
+        k->p[k->i + 1] == 'u') {
+        unsigned lo = hc_hex4(k->p + k->i + 2);
+        if (lo >= 0xDC00 && lo <= 0xDFFF) {
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            k->i += 6;
+        }
+    }
+    if (cp < 0x80) {
+        k->buf[0] = (uchar) cp;
+        k->bn = 1;
+    } else if (cp < 0x800) {
+        k->buf[0] = (uchar) (0xC0 | (cp >> 6));
+        k->buf[1] = (uchar) (0x80 | (cp & 0x3F));
+        k->bn = 2;
+    } else if (cp < 0x10000) {
+        k->buf[0] = (uchar) (0xE0 | (cp >> 12));
+        k->buf[1] = (uchar) (0x80 | ((cp >> 6) & 0x3F));
+        k->buf[2] = (uchar) (0x80 | (cp & 0x3F));
+        k->bn = 3;
+    } else {
+        k->buf[0] = (uchar) (0xF0 | (cp >> 18));
+        k->buf[1] = (uchar) (0x80 | ((cp >> 12) & 0x3F));
+        k->buf[2] = (uchar) (0x80 | ((cp >> 6) & 0x3F));
+        k->buf[3] = (uchar) (0x80 | (cp & 0x3F));
+        k->bn = 4;
+    }
+    k->bi = 1;
+    return k->buf[0];
+}
+
+/* Byte-lexicographic order of the unescaped names (any total order would
+ * do; this one lets unescaped names use memcmp). */
+static int hc_key_cmp(const hc_key *a, const hc_key *b)
+{
+    if (!a->escaped && !b->escaped) {
+        size_t m = a->len < b->len ? a->len : b->len;
+        int r = m == 0 ? 0 : memcmp(a->p, b->p, m);
+        if (r != 0) {
+            return r;
+        }
+        return a->len < b->len ? -1 : (a->len > b->len ? 1 : 0);
+    }
+    hc_kit ka = {a->p, a->len, 0, {0, 0, 0, 0}, 0, 0};
+    hc_kit kb = {b->p, b->len, 0, {0, 0, 0, 0}, 0, 0};
+    for (;;) {
+        int x = hc_kit_next(&ka);
+        int y = hc_kit_next(&kb);
+        if (x != y) {
+            return x < y ? -1 : 1;
+        }
+        if (x < 0) {
+            return 0;
+        }
+    }
+}
+
+static int hc_key_qcmp(const void *a, const void *b)
+{
+    return hc_key_cmp(a, b);
+}
+
+static int hc_key_is(const hc_key *k, const char *name)
+{
+    hc_key lit = {(const uchar *) name, strlen(name), 0};
+    return hc_key_cmp(k, &lit) == 0;
+}
+
+enum { FIELD_NONE = -1, FIELD_KID = 0, FIELD_PAYLOAD = 1, FIELD_SIG = 2 };
+enum { SEEN_NO = 0, SEEN_STRING = 1, SEEN_OTHER = 2 };
+
+#define HC_KEYS_INLINE 32
+
+typedef struct {
+    const uchar *s;
+    size_t n;
+    size_t i;
+    int max_depth;
+    int depth;
+    uchar kind[HC_JSON_DEPTH_LIMIT];    /* '{' or '[' per open container */
+    size_t kstart[HC_JSON_DEPTH_LIMIT]; /* first key record of an open object */
+    hc_key *keys;
+    size_t nkeys;
+    size_t capkeys;
+    hc_key inline_keys[HC_KEYS_INLINE];
+    /* claim split: which top-level member the next value belongs to */
+    int want_fields;
+    int pending;
+    int seen[3];
+    hc_span spans[3];
+    uchar top;
+} hc_parser;
+
+static void hc_parser_init(hc_parser *p, const uchar *s, size_t n, int max_depth)
+{
+    p->s = s;
+    p->n = n;
+    p->i = 0;
+    p->max_depth = max_depth;
+    p->depth = 0;
+    p->keys = p->inline_keys;
+    p->nkeys = 0;
+    p->capkeys = HC_KEYS_INLINE;
+    p->want_fields = 0;
+    p->pending = FIELD_NONE;
+    for (int f = 0; f < 3; f++) {
+        p->seen[f] = SEEN_NO;
+        p->spans[f].off = 0;
+        p->spans[f].len = 0;
+        p->spans[f].escaped = 0;
+    }
+    p->top = 0;
+}
+
+static void hc_parser_free(hc_parser *p)
+{
+    if (p->keys != p->inline_keys) {
+        free(p->keys);
+    }
+}
+
+static int hc_push_key(hc_parser *p, const uchar *k, size_t len, int escaped)
+{
+    if (p->nkeys == p->capkeys) {
+        size_t cap = p->capkeys * 2;
+        hc_key *nk;
+        if (cap > SIZE_MAX / sizeof(hc_key)) {
+            return HC_E_NOMEM;
+        }
+        if (p->keys == p->inline_keys) {
+            nk = malloc(cap * sizeof(hc_key));
+            if (nk != NULL) {
+                memcpy(nk, p->keys, p->nkeys * sizeof(hc_key));
+            }
+        } else {
+            nk = realloc(p->keys, cap * sizeof(hc_key));
+        }
+        if (nk == NULL) {
+            return HC_E_NOMEM;
+        }
+        p->keys = nk;
+        p->capkeys = cap;
+    }
+    p->keys[p->nkeys].p = k;
+    p->keys[p->nkeys].len = len;
+    p->keys[p->nkeys].escaped = escaped;
+    p->nkeys++;
+    return HC_OK;
+}
+
+/* Small objects are compared pairwise; big ones sorted, so thousands of
+ * names cost O(k log k), not O(k^2), whatever the names are. */
+static int hc_has_duplicate(hc_key *keys, size_t count)
+{
+    if (count < 2) {
+        return 0;
+    }
+    if (count <= 8) {
+        for (size_t a = 0; a < count; a++) {
+            for (size_t b = a + 1; b < count; b++) {
+                if (hc_key_cmp(&keys[a], &keys[b]) == 0) {
+                    return 1;
+                }
+            }
+        }
+        return 0;
+    }
+    qsort(keys, count, sizeof(hc_key), hc_key_qcmp);
+    for (size_t a = 0; a + 1 < count; a++) {
+        if (hc_key_cmp(&keys[a], &keys[a + 1]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void hc_skip_ws(hc_parser *p)
+{
+    while (p->i < p->n) {
+        uchar c = p->s[p->i];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+            break;
+        }
+        p->i++;
+    }
+}
+
+static int hc_is_digit(hc_parser *p)
+{
+    return p->i < p->n && p->s[p->i] >= '0' && p->s[p->i] <= '9';
+}
+
+static int hc_match(hc_parser *p, const char *lit)
+{
+    size_t len = strlen(lit);
+    if (p->n - p->i < len || memcmp(p->s + p->i, lit, len) != 0) {
+        return 0;
+    }
+    p->i += len;
+    return 1;
+}
+
+/* p->i is on the opening quote.  On success p->i is past the closing quote
+ * and off, len, escaped describe the contents. */
+static int hc_parse_string(hc_parser *p, size_t *off, size_t *len, int *escaped)
+{
+    size_t i = p->i + 1;
+    int esc = 0;
+
+    for (;;) {
+        uchar c;
+        if (i >= p->n) {
+            return HC_E_JSON_SYNTAX;
+        }
+        c = p->s[i];
+        if (c == '"') {
+            break;
+        }
+        if (c < 0x20) {
+            return HC_E_JSON_CONTROL;
+        }
+        if (c != '\\') {
+            i++;
+            continue;
+        }
+        esc = 1;
+        if (i + 1 >= p->n) {
+            return HC_E_JSON_SYNTAX;
+        }
+        c = p->s[i + 1];
+        switch (c) {
+        case '"':
+        case '\\':
+        case '/':
+        case 'b':
+        case 'f':
+        case 'n':
+        case 'r':
+        case 't':
+            i += 2;
+            break;
+        case 'u':
+            if (p->n - i < 6) {
+                return HC_E_JSON_ESCAPE;
+            }
+            for (size_t k = 2; k < 6; k++) {
+                if (hc_hexval(p->s[i + k]) < 0) {
+                    return HC_E_JSON_ESCAPE;
+                }
+            }
+            i += 6;
+            break;
+        default:
+            return HC_E_JSON_ESCAPE;
+        }
+    }
+    *off = p->i + 1;
+    *len = i - (p->i + 1);
+    *escaped = esc;
+    p->i = i + 1;
+    return HC_OK;
+}
+
+static int hc_parse_number(hc_parser *p)
+{
+    if (p->s[p->i] == '-') {
+        p->i++;
+        if (p->i < p->n && p->s[p->i] == 'I') {
+            return hc_match(p, "Infinity") ? HC_E_JSON_NONFINITE : HC_E_JSON_SYNTAX;
+        }
+    }
+    if (!hc_is_digit(p)) {
+        return HC_E_JSON_SYNTAX;
+    }
+    if (p->s[p->i] == '0') {
+        p->i++;
+    } else {
+        while (hc_is_digit(p)) {
+            p->i++;
+        }
+    }
+    if (p->i < p->n && p->s[p->i] == '.') {
+        p->i++;
+        if (!hc_is_digit(p)) {
+            return HC_E_JSON_SYNTAX;
+        }
+        while (hc_is_digit(p)) {
+            p->i++;
+        }
+    }
+    if (p->i < p->n && (p->s[p->i] == 'e' || p->s[p->i] == 'E')) {
+        p->i++;
+        if (p->i < p->n && (p->s[p->i] == '+' || p->s[p->i] == '-')) {
+            p->i++;
+        }
+        if (!hc_is_digit(p)) {
+            return HC_E_JSON_SYNTAX;
+        }
+        while (hc_is_digit(p)) {
+            p->i++;
+        }
+    }
+    return HC_OK;
+}
+
+static void hc_note_value(hc_parser *p, int is_string, size_t off, size_t len, int escaped)
+{
+    if (p->pending == FIELD_NONE) {
+        return;
+    }
+    p->seen[p->pending] = is_string ? SEEN_STRING : SEEN_OTHER;
+    p->spans[p->pending].off = off;
+    p->spans[p->pending].len = len;
+    p->spans[p->pending].escaped = escaped;
+    p->pending = FIELD_NONE;
+}
+
+/* p->i is on the opening quote of a member name. */
+static int hc_parse_member_name(hc_parser *p)
+{
+    size_t off;
+    size_t len;
+    int esc;
+    int rc;
+
+    if (p->i >= p->n || p->s[p->i] != '"') {
+        return HC_E_JSON_SYNTAX;
+    }
+    rc = hc_parse_string(p, &off, &len, &esc);
+    if (rc != HC_OK) {
+        return rc;
+    }
+    rc = hc_push_key(p, p->s + off, len, esc);
+    if (rc != HC_OK) {
+        return rc;
+    }
+    if (p->want_fields && p->depth == 1) {
+        const hc_key *k = &p->keys[p->nkeys - 1];
+        if (hc_key_is(k, "kid")) {
+            p->pending = FIELD_KID;
+        } else if (hc_key_is(k, "payload_b64")) {
+            p->pending = FIELD_PAYLOAD;
+        } else if (hc_key_is(k, "signature_hex")) {
+            p->pending = FIELD_SIG;
+        }
+    }
+    hc_skip_ws(p);
+    if (p->i >= p->n || p->s[p->i] != ':') {
+        return HC_E_JSON_SYNTAX;
+    }
+    p->i++;
+    hc_skip_ws(p);
+    return HC_OK;
+}
+
+static int hc_parse(hc_parser *p)
+{
+    int rc;
+
+    if (p->n >= 3 && p->s[0] == 0xEF && p->s[1] == 0xBB && p->s[2] == 0xBF) {
+        return HC_E_BOM;
+    }
+    hc_skip_ws(p);
+    if (p->i < p->n) {
+        p->top = p->s[p->i];
+    }
+
+value:
+    /* expecting a value at p->i */
+    if (p->i >= p->n) {
+        return HC_E_JSON_SYNTAX;
+    }
+    switch (p->s[p->i]) {
+    case '{':
+    case '[':
+        hc_note_value(p, 0, 0, 0, 0);
+        if (p->depth >= p->max_depth) {
+            return HC_E_JSON_DEPTH;
+        }
+        p->kind[p->depth] = p->s[p->i];
+        p->kstart[p->depth] = p->nkeys;
+        p->depth++;
+        p->i++;
+        hc_skip_ws(p);
+        if (p->kind[p->depth - 1] == '{') {
+            if (p->i < p->n && p->s[p->i] == '}') {
+                p->i++;
+                p->depth--;
+                goto after_value;
+            }
+            rc = hc_parse_member_name(p);
+            if (rc != HC_OK) {
+                return rc;
+            }
+            goto value;
+        }
+        if (p->i < p->n && p->s[p->i] == ']') {
+            p->i++;
+            p->depth--;
+            goto after_value;
+        }
+        goto value;
+    case '"': {
+        size_t off;
+        size_t len;
+        int esc;
+        rc = hc_parse_string(p, &off, &len, &esc);
+        if (rc != HC_OK) {
+            return rc;
+        }
+        hc_note_value(p, 1, off, len, esc);
+        goto after_value;
+    }
+    case 't':
+    case 'f':
+    case 'n':
+        hc_note_value(p, 0, 0, 0, 0);
+        if (!hc_match(p, "true") && !hc_match(p, "false") && !hc_match(p, "null")) {
+            return HC_E_JSON_SYNTAX;
+        }
+        goto after_value;
+    case 'N':
+        return hc_match(p, "NaN") ? HC_E_JSON_NONFINITE : HC_E_JSON_SYNTAX;
+    case 'I':
+        return hc_match(p, "Infinity") ? HC_E_JSON_NONFINITE : HC_E_JSON_SYNTAX;
+    default:
+        if (p->s[p->i] == '-' || (p->s[p->i] >= '0' && p->s[p->i] <= '9')) {
+            hc_note_value(p, 0, 0, 0, 0);
+            rc = hc_parse_number(p);
+            if (rc != HC_OK) {
+                return rc;
+            }
+            goto after_value;
+        }
+        return HC_E_JSON_SYNTAX;
+    }
+
+after_value:
+    hc_skip_ws(p);
+    if (p->depth == 0) {
+        return p->i == p->n ? HC_OK : HC_E_JSON_SYNTAX;
+    }
+    if (p->i >= p->n) {
+        return HC_E_JSON_SYNTAX;
+    }
+    {
+        uchar c = p->s[p->i];
+        uchar k = p->kind[p->depth - 1];
+        if (c == ',') {
+            p->i++;
+            hc_skip_ws(p);
+            if (k == '{') {
+                rc = hc_parse_member_name(p);
+                if (rc != HC_OK) {
+                    return rc;
+                }
+            }
+            goto value;
+        }
+        if (c == '}' && k == '{') {
+            size_t start = p->kstart[p->depth - 1];
+            if (hc_has_duplicate(p->keys + start, p->nkeys - start)) {
+                return HC_E_JSON_DUPLICATE;
+            }
+            p->nkeys = start;
+            p->depth--;
+            p->i++;
+            goto after_value;
+        }
+        if (c == ']' && k == '[') {
+            p->depth--;
+            p->i++;
+            goto after_value;
+        }
+        return HC_E_JSON_SYNTAX;
+    }
+}
+
+static int hc_check_text(hc_parser *p)
+{
+    if (!hc_utf8_valid(p->s, p->n)) {
+        return HC_E_UTF8;
+    }
+    return hc_parse(p);
+}
+
+int hc_json_check(const char *buf, size_t len, int max_depth)
+{
+    hc_parser p;
+    int rc;
+
+    if ((buf == NULL && len != 0) || max_depth < 0 || max_depth > HC_JSON_DEPTH_LIMIT) {
+        return HC_E_ARG;
+    }
+    hc_parser_init(&p, buf != NULL ? (const uchar *) buf : hc_empty, len, max_depth);
+    rc = hc_check_text(&p);
+    hc_parser_free(&p);
+    return rc;
+}
+
+int hc_claim_split(const char *buf, size_t len, hc_claim_parts *out)
+{
+    static const int missing[3] = {HC_E_KID_MISSING, HC_E_PAYLOAD_MISSING,
+                                   HC_E_SIGNATURE_MISSING};
+    static const int wrong_type[3] = {HC_E_KID_TYPE, HC_E_PAYLOAD_TYPE, HC_E_SIGNATURE_TYPE};
+    hc_parser p;
+    int rc;
+
+    if ((buf == NULL && len != 0) || out == NULL) {
+        return HC_E_ARG;
+    }
+    memset(out, 0, sizeof *out);
+    hc_parser_init(&p, buf != NULL ? (const uchar *) buf : hc_empty, len, HC_CLAIM_MAX_DEPTH);
+    p.want_fields = 1;
+    rc = hc_check_text(&p);
+    hc_parser_free(&p);
+    if (rc != HC_OK) {
+        return rc;
+    }
+    if (p.top != '{') {
+        return HC_E_NOT_OBJECT;
+    }
+    for (int f = 0; f < 3; f++) {
+        if (p.seen[f] == SEEN_NO) {
+            return missing[f];
+        }
+        if (p.seen[f] != SEEN_STRING) {
+            return wrong_type[f];
+        }
+    }
+    out->kid = p.spans[FIELD_KID];
+    out->payload_b64 = p.spans[FIELD_PAYLOAD];
+    out->signature_hex = p.spans[FIELD_SIG];
+    return HC_OK;
+}
+
+int hc_payload_decode(const char *b64, size_t len, unsigned char *out, size_t cap,
+                      size_t *outlen, int max_depth)
+{
+    hc_parser p;
+    int rc;
+
+    if (outlen == NULL || max_depth < 0 || max_depth > HC_JSON_DEPTH_LIMIT) {
+        return HC_E_ARG;
+    }
+    rc = hc_b64_decode(b64, len, out, cap, outlen);
+    if (rc != HC_OK) {
+        return rc;
+    }
+    hc_parser_init(&p, out != NULL ? out : hc_empty, *outlen, max_depth);
+    rc = hc_check_text(&p);
+    hc_parser_free(&p);
+    if (rc != HC_OK) {
+        return rc;
+    }
+    return p.top == '{' ? HC_OK : HC_E_NOT_OBJECT;
+}

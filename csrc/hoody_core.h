@@ -1,0 +1,130 @@
+/*
+ * hoody_core: the native core of hoody_claims.
+ *
+ * Strict decoders for the untrusted parts of a Hoody credential (hex,
+ * base64, JSON, the claim object) and Ed25519 verification through
+ * libsodium's crypto_sign_verify_detached, whose address is handed in once
+ * by hc_init() (the Python side takes it from PyNaCl's bundled libsodium),
+ * so neither libsodium headers nor a system libsodium are needed to build.
+ *
+ * Every function is reentrant and thread-safe; the only process-wide state
+ * is the verify function pointer set by hc_init().  All byte inputs are
+ * (pointer, length) pairs and never need a terminating NUL.
+ *
+ * The block between HC_CDEF_BEGIN and HC_CDEF_END is fed verbatim to cffi's
+ * cdef(), so it must stay plain declarations (no #if, no macros with
+ * expressions).
+ */
+#ifndef HOODY_CORE_H
+#define HOODY_CORE_H
+
+#include <stddef.h>
+
+/* HC_CDEF_BEGIN */
+
+/* libsodium's crypto_sign_verify_detached: 0 = valid, -1 = invalid. */
+typedef int (*hc_verify_fn)(const unsigned char *sig, const unsigned char *m,
+                            unsigned long long mlen, const unsigned char *pk);
+
+/* Status codes.  0 is success; every failure has its own code so the caller
+ * can say what was wrong without re-parsing the input. */
+enum hc_status {
+    HC_OK = 0,
+    /* caller errors */
+    HC_E_ARG = 1,             /* NULL pointer with a non-zero length, bad max_depth... */
+    HC_E_STATE = 2,           /* hc_init with a different function, or not initialized */
+    HC_E_NOMEM = 3,
+    HC_E_OUTPUT_SPACE = 4,    /* the output buffer is too small */
+    /* hex */
+    HC_E_HEX_LENGTH = 10,     /* not exactly 2 * outlen digits */
+    HC_E_HEX_CHAR = 11,       /* a character other than 0-9 a-f A-F */
+    /* base64 */
+    HC_E_B64_CHAR = 20,       /* a character in neither alphabet (whitespace included) */
+    HC_E_B64_PADDING = 21,    /* '=' misplaced, too many, or the wrong count */
+    HC_E_B64_MIXED = 22,      /* both '+' or '/' and '-' or '_' in one string */
+    HC_E_B64_LENGTH = 23,     /* unpadded length = 1 (mod 4) */
+    HC_E_B64_PAD_BITS = 24,   /* the unused low bits of the last character are not 0 */
+    /* JSON text */
+    HC_E_UTF8 = 30,           /* not strict UTF-8 */
+    HC_E_BOM = 31,            /* starts with a UTF-8 byte order mark */
+    HC_E_JSON_SYNTAX = 32,    /* anything else RFC 8259 refuses */
+    HC_E_JSON_CONTROL = 33,   /* a raw control character (< 0x20) inside a string */
+    HC_E_JSON_ESCAPE = 34,    /* a backslash escape that JSON does not define */
+    HC_E_JSON_NONFINITE = 35, /* NaN, Infinity or -Infinity */
+    HC_E_JSON_DEPTH = 36,     /* objects + arrays nested deeper than max_depth */
+    HC_E_JSON_DUPLICATE = 37, /* one member name twice in an object (after unescaping) */
+    /* shapes */
+    HC_E_NOT_OBJECT = 40,     /* valid JSON, but the top level is not an object */
+    HC_E_KID_MISSING = 41,
+    HC_E_KID_TYPE = 42,
+    HC_E_PAYLOAD_MISSING = 43,
+    HC_E_PAYLOAD_TYPE = 44,
+    HC_E_SIGNATURE_MISSING = 45,
+    HC_E_SIGNATURE_TYPE = 46
+};
+
+/* hc_json_check refuses a max_depth above this (its stack is fixed). */
+#define HC_JSON_DEPTH_LIMIT 1024
+/* The nesting limit hc_claim_split applies. */
+#define HC_CLAIM_MAX_DEPTH 32
+/* hc_verify_batch never starts more threads than this. */
+#define HC_MAX_THREADS 64
+
+/* The contents of one JSON string (between its quotes) inside a buffer. */
+typedef struct hc_span {
+    size_t off;      /* offset of the first byte after the opening quote */
+    size_t len;      /* bytes up to the closing quote */
+    int escaped;     /* 1 when the contents hold a backslash escape */
+} hc_span;
+
+typedef struct hc_claim_parts {
+    hc_span kid;
+    hc_span payload_b64;
+    hc_span signature_hex;
+} hc_claim_parts;
+
+/* Set the verify function once.  HC_OK, HC_E_ARG (NULL) or HC_E_STATE
+ * (already set to a different function). */
+int hc_init(hc_verify_fn fn);
+
+/* Ed25519: 1 valid, 0 invalid (also when not initialized).  sig is 64
+ * bytes, pk 32 bytes. */
+int hc_verify(const char *sig, const char *msg, size_t mlen, const char *pk);
+
+/* Ed25519 over prefix || body: 1 valid, 0 invalid, -HC_E_NOMEM when the
+ * concatenation cannot be allocated. */
+int hc_verify_parts(const char *sig, const char *prefix, size_t plen,
+                    const char *body, size_t blen, const char *pk);
+
+/* Verify n triples on up to nthreads threads (<= 0: one per online CPU).
+ * Message i is msgs[offsets[i] .. offsets[i+1]) (offsets has n + 1 entries,
+ * non-decreasing, the last <= msgs_len); signature i is sigs[64 i .. 64 i + 64),
+ * key i is pks[32 i .. 32 i + 32).  results[i] = 1 valid / 0 invalid.
+ * Returns HC_OK, HC_E_ARG or HC_E_STATE (then every result is 0). */
+int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
+                    const char *sigs, const char *pks, unsigned char *results, int nthreads);
+
+/* Exactly 2 * outlen hex digits (either case) into outlen bytes. */
+int hc_hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen);
+
+/* Strict base64 (standard or url-safe alphabet, optional correct padding,
+ * zero pad bits).  *outlen receives the decoded size. */
+int hc_b64_decode(const char *in, size_t inlen, unsigned char *out, size_t cap,
+                  size_t *outlen);
+
+/* Strict RFC 8259 JSON text check (see the error codes); max_depth counts
+ * objects and arrays, a top-level container being depth 1. */
+int hc_json_check(const char *buf, size_t len, int max_depth);
+
+/* Check a claim object's JSON text and locate its kid, payload_b64 and
+ * signature_hex strings.  Other members are ignored. */
+int hc_claim_split(const char *buf, size_t len, hc_claim_parts *out);
+
+/* Strict base64 decode into out, then hc_json_check of the result, which
+ * must be an object. */
+int hc_payload_decode(const char *b64, size_t len, unsigned char *out, size_t cap,
+                      size_t *outlen, int max_depth);
+
+/* HC_CDEF_END */
+
+#endif /* HOODY_CORE_H */
