@@ -1,0 +1,165 @@
+"""The signature and codec backend: native C core, PyNaCl, or ``cryptography``.
+
+A :class:`Backend` is an immutable bundle of functions. ``native`` uses the C
+core for everything; ``pynacl`` and ``cryptography`` use the pure-Python
+codecs (:mod:`hoody_claims.encoding`, :mod:`hoody_claims.strict_json`) and
+verify their batches one by one in the calling thread: PyNaCl and
+``cryptography`` hold the GIL for only part of a verify, so a thread pool
+buys little there and would add state to manage.
+
+Selection: an explicit name, else ``HOODY_CLAIMS_BACKEND``, else the best
+available (native, then pynacl, then cryptography).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from typing import Any
+
+from . import encoding, strict_json
+from .ed25519 import verify_cryptography, verify_pynacl
+
+__all__ = [
+    "BACKEND_NAMES",
+    "Backend",
+    "BackendUnavailable",
+    "backend_name",
+    "get_backend",
+]
+
+BACKEND_NAMES = ("native", "pynacl", "cryptography")
+ENV_VAR = "HOODY_CLAIMS_BACKEND"
+
+VerifyFn = Callable[[bytes, bytes, bytes], bool]
+VerifyPartsFn = Callable[[bytes, bytes, bytes, bytes], bool]
+VerifyBatchFn = Callable[[Sequence[tuple[bytes, bytes, bytes]]], list[bool]]
+
+
+class BackendUnavailable(RuntimeError):
+    """A backend that was asked for by name cannot be used here."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One backend's functions; the signatures match across backends.
+
+    ``verify(sig, msg, pk)``, ``verify_parts(sig, prefix, body, pk)`` (over
+    prefix + body) and ``verify_batch([(msg, sig, pk), ...])`` return bools
+    and never raise for bad bytes; the codecs raise ``CodecError``.
+    """
+
+    name: str
+    verify: VerifyFn
+    verify_parts: VerifyPartsFn
+    verify_batch: VerifyBatchFn
+    decode_hex: Callable[[str | bytes, int], bytes]
+    decode_b64: Callable[[str | bytes], bytes]
+    loads_strict: Callable[..., Any]
+    split_claim: Callable[[str | bytes], tuple[str, str, str]]
+    decode_payload: Callable[[str | bytes], dict[str, Any]]
+
+
+def _sequential(verify: VerifyFn) -> VerifyBatchFn:
+    def verify_batch(triples: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:
+        return [verify(sig, msg, pk) for msg, sig, pk in triples]
+
+    return verify_batch
+
+
+def _joined(verify: VerifyFn) -> VerifyPartsFn:
+    def verify_parts(sig: bytes, prefix: bytes, body: bytes, pk: bytes) -> bool:
+        return verify(sig, prefix + body, pk)
+
+    return verify_parts
+
+
+def _python_backend(name: str, verify: VerifyFn) -> Backend:
+    return Backend(
+        name=name,
+        verify=verify,
+        verify_parts=_joined(verify),
+        verify_batch=_sequential(verify),
+        decode_hex=encoding.decode_hex,
+        decode_b64=encoding.decode_b64,
+        loads_strict=strict_json.loads_strict,
+        split_claim=strict_json.split_claim,
+        decode_payload=strict_json.decode_payload,
+    )
+
+
+def _build(name: str) -> Backend:
+    if name == "native":
+        from . import native
+
+        if not native.AVAILABLE:
+            raise BackendUnavailable(
+                f"the native backend cannot load: {native.LOAD_ERROR} "
+                "(reinstall hoody_claims with a C compiler available, or choose "
+                "HOODY_CLAIMS_BACKEND=pynacl)"
+            )
+        return Backend(
+            name="native",
+            verify=native.verify,
+            verify_parts=native.verify_parts,
+            verify_batch=native.verify_batch,
+            decode_hex=native.decode_hex,
+            decode_b64=native.decode_b64,
+            loads_strict=native.loads_strict,
+            split_claim=native.split_claim,
+            decode_payload=native.decode_payload,
+        )
+    if name == "pynacl":
+        try:
+            import nacl.bindings  # noqa: F401
+        except ImportError as exc:
+            raise BackendUnavailable(f"the pynacl backend needs PyNaCl: {exc}") from None
+        return _python_backend("pynacl", verify_pynacl)
+    if name == "cryptography":
+        try:
+            import cryptography.hazmat.primitives.asymmetric.ed25519  # noqa: F401
+        except ImportError as exc:
+            raise BackendUnavailable(
+                f"the cryptography backend needs the cryptography package: {exc}"
+            ) from None
+        return _python_backend("cryptography", verify_cryptography)
+    raise BackendUnavailable(f"unknown backend {name!r}: choose one of {', '.join(BACKEND_NAMES)}")
+
+
+@cache
+def _cached(name: str) -> Backend:
+    return _build(name)
+
+
+@lru_cache(maxsize=1)
+def _best() -> Backend:
+    errors = []
+    for name in BACKEND_NAMES:
+        try:
+            return _cached(name)
+        except BackendUnavailable as exc:
+            errors.append(str(exc))
+    raise BackendUnavailable("no Ed25519 backend is available: " + "; ".join(errors))
+
+
+def get_backend(name: str | None = None) -> Backend:
+    """The backend called ``name``; None reads HOODY_CLAIMS_BACKEND, else the best one.
+
+    Raises BackendUnavailable (a RuntimeError) when the chosen backend cannot load.
+    """
+    if name is None:
+        name = os.environ.get(ENV_VAR, "").strip() or None
+    if name is None:
+        return _best()
+    key = name.strip().lower()
+    if key not in BACKEND_NAMES:
+        # Not cached: an unknown name is a configuration error to report.
+        return _build(key)
+    return _cached(key)
+
+
+def backend_name() -> str:
+    """Name of the backend :func:`get_backend` picks now ("native" when the C core is loaded)."""
+    return get_backend().name

@@ -1,0 +1,250 @@
+"""The compiled C core (``hoody_claims._hoody_core``) behind thin typed wrappers.
+
+At import the core is handed the address of libsodium's
+``crypto_sign_verify_detached``: first from the libsodium that PyNaCl's wheel
+bundles (``nacl/_sodium*.so`` exports it although PyNaCl does not wrap it),
+else from a system libsodium found by :func:`ctypes.util.find_library`. A
+known-answer self test then guards against a wrong symbol. If anything fails,
+``AVAILABLE`` is False and ``LOAD_ERROR`` says why; the wrappers must not be
+called then.
+
+The wrappers have the same signatures and errors as the pure-Python ones in
+:mod:`hoody_claims.encoding`, :mod:`hoody_claims.strict_json` and
+:mod:`hoody_claims.ed25519`. cffi releases the GIL around every call.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+from collections.abc import Sequence
+from typing import Any
+
+from .encoding import CodecError, reason_for_code
+from .strict_json import DEFAULT_MAX_DEPTH, finish_claim_field, finish_payload, loads_checked
+
+__all__ = [
+    "AVAILABLE",
+    "LOAD_ERROR",
+    "SODIUM_SOURCE",
+    "decode_b64",
+    "decode_hex",
+    "decode_payload",
+    "loads_strict",
+    "split_claim",
+    "verify",
+    "verify_batch",
+    "verify_parts",
+]
+
+_ffi: Any = None
+_lib: Any = None
+
+# RFC 8032 section 7.1, test 2 (one-byte message): the self test that proves
+# the address really is crypto_sign_verify_detached.
+_KAT_PK = bytes.fromhex("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c")
+_KAT_MSG = b"\x72"
+_KAT_SIG = bytes.fromhex(
+    "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+    "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"
+)
+
+
+def _sodium_address() -> tuple[int, str]:
+    """Address of crypto_sign_verify_detached and where it came from."""
+    errors: list[str] = []
+    try:
+        import nacl._sodium as sodium_module
+        import nacl.bindings  # noqa: F401  (its import runs sodium_init)
+
+        path = sodium_module.__file__
+        if path is None:
+            raise OSError("nacl._sodium has no file")
+        dll = ctypes.CDLL(path)
+        address = ctypes.cast(dll.crypto_sign_verify_detached, ctypes.c_void_p).value
+        if address:
+            return address, path
+        errors.append("PyNaCl's libsodium: symbol has no address")
+    except (ImportError, OSError, AttributeError) as exc:
+        errors.append(f"PyNaCl's libsodium: {exc}")
+    name = ctypes.util.find_library("sodium")
+    if name is None:
+        errors.append("no system libsodium")
+    else:
+        try:
+            dll = ctypes.CDLL(name)
+            if dll.sodium_init() < 0:
+                raise OSError("sodium_init failed")
+            address = ctypes.cast(dll.crypto_sign_verify_detached, ctypes.c_void_p).value
+            if address:
+                return address, name
+            errors.append(f"{name}: symbol has no address")
+        except (OSError, AttributeError) as exc:
+            errors.append(f"{name}: {exc}")
+    raise OSError("; ".join(errors))
+
+
+def _load() -> tuple[Any, Any, str]:
+    from ._hoody_core import ffi, lib
+
+    address, source = _sodium_address()
+    rc = lib.hc_init(ffi.cast("hc_verify_fn", address))
+    if rc != lib.HC_OK:
+        raise OSError(f"hc_init refused the verify function (code {rc})")
+    good = lib.hc_verify(_KAT_SIG, _KAT_MSG, 1, _KAT_PK)
+    bad = lib.hc_verify(_KAT_SIG, b"\x73", 1, _KAT_PK)
+    if good != 1 or bad != 0:
+        raise OSError(f"the verify function from {source} failed its self test")
+    return ffi, lib, source
+
+
+try:
+    _ffi, _lib, SODIUM_SOURCE = _load()
+    AVAILABLE = True
+    LOAD_ERROR: str | None = None
+except Exception as exc:  # any failure only means "use another backend"
+    AVAILABLE = False
+    LOAD_ERROR = f"{type(exc).__name__}: {exc}"
+    SODIUM_SOURCE = ""
+
+
+def _fail(code: int) -> CodecError:
+    if code == _lib.HC_E_NOMEM:
+        raise MemoryError("hoody_claims native core: out of memory")
+    return CodecError(reason_for_code(code))
+
+
+def _as_bytes(text: str | bytes | bytearray | memoryview) -> bytes:
+    if isinstance(text, str):
+        # surrogatepass keeps a lone surrogate as bytes the decoders refuse,
+        # rather than raising a different error than the Python codecs.
+        return text.encode("utf-8", "surrogatepass")
+    return bytes(text)
+
+
+def verify(sig: bytes, msg: bytes, pk: bytes) -> bool:
+    """Ed25519 (libsodium rules) over ``msg``; False for any bad input."""
+    if len(sig) != 64 or len(pk) != 32:
+        return False
+    return bool(_lib.hc_verify(sig, msg, len(msg), pk))
+
+
+def verify_parts(sig: bytes, prefix: bytes, body: bytes, pk: bytes) -> bool:
+    """Ed25519 over ``prefix + body``, joined in C without the GIL."""
+    if len(sig) != 64 or len(pk) != 32:
+        return False
+    rc = _lib.hc_verify_parts(sig, prefix, len(prefix), body, len(body), pk)
+    if rc < 0:
+        raise MemoryError("hoody_claims native core: out of memory")
+    return bool(rc)
+
+
+def verify_batch(
+    triples: Sequence[tuple[bytes, bytes, bytes]], threads: int | None = None
+) -> list[bool]:
+    """Verify many ``(msg, sig, pk)`` triples in one C call, one thread per core.
+
+    ``threads`` caps the threads used (None: one per online CPU). Triples whose
+    signature or key has the wrong length are False without reaching C.
+    """
+    n = len(triples)
+    if n == 0:
+        return []
+    keep = [i for i, (_, s, k) in enumerate(triples) if len(s) == 64 and len(k) == 32]
+    out = [False] * n
+    if not keep:
+        return out
+    msgs = [bytes(triples[i][0]) for i in keep]
+    offsets = [0] * (len(keep) + 1)
+    pos = 0
+    for j, m in enumerate(msgs):
+        pos += len(m)
+        offsets[j + 1] = pos
+    blob = b"".join(msgs)
+    sigs = b"".join(triples[i][1] for i in keep)
+    pks = b"".join(triples[i][2] for i in keep)
+    results = _ffi.new("unsigned char[]", len(keep))
+    rc = _lib.hc_verify_batch(
+        len(keep),
+        blob,
+        len(blob),
+        _ffi.new("size_t[]", offsets),
+        sigs,
+        pks,
+        results,
+        0 if threads is None else max(1, threads),
+    )
+    if rc != _lib.HC_OK:
+        raise RuntimeError(f"hoody_claims native core: batch verify failed (code {rc})")
+    for j, i in enumerate(keep):
+        out[i] = results[j] == 1
+    return out
+
+
+def decode_hex(text: str | bytes, nbytes: int) -> bytes:
+    """Exactly ``2 * nbytes`` hex digits, either case, nothing else."""
+    data = _as_bytes(text)
+    if nbytes < 0 or len(data) != 2 * nbytes:
+        raise CodecError(reason_for_code(_lib.HC_E_HEX_LENGTH))
+    out = _ffi.new("unsigned char[]", max(nbytes, 1))
+    rc = _lib.hc_hex_decode(data, len(data), out, nbytes)
+    if rc != _lib.HC_OK:
+        raise _fail(rc)
+    return bytes(_ffi.buffer(out, nbytes))
+
+
+def decode_b64(text: str | bytes) -> bytes:
+    """Strict base64 (SPEC section 2 step 4), standard or url-safe alphabet."""
+    data = _as_bytes(text)
+    cap = len(data) // 4 * 3 + 3
+    out = _ffi.new("unsigned char[]", cap)
+    outlen = _ffi.new("size_t *")
+    rc = _lib.hc_b64_decode(data, len(data), out, cap, outlen)
+    if rc != _lib.HC_OK:
+        raise _fail(rc)
+    return bytes(_ffi.buffer(out, outlen[0]))
+
+
+def loads_strict(data: str | bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
+    """Strict JSON, checked in C then parsed by :func:`json.loads`."""
+    raw = _as_bytes(data)
+    if not 0 <= max_depth <= _lib.HC_JSON_DEPTH_LIMIT:
+        raise ValueError(f"max_depth must be between 0 and {_lib.HC_JSON_DEPTH_LIMIT}")
+    rc = _lib.hc_json_check(raw, len(raw), max_depth)
+    if rc != _lib.HC_OK:
+        raise _fail(rc)
+    return loads_checked(raw.decode("utf-8"))
+
+
+def split_claim(text: str | bytes) -> tuple[str, str, str]:
+    """``(kid, payload_b64, signature_hex)`` of a claim object's JSON text."""
+    raw = _as_bytes(text)
+    parts = _ffi.new("hc_claim_parts *")
+    rc = _lib.hc_claim_split(raw, len(raw), parts)
+    if rc != _lib.HC_OK:
+        raise _fail(rc)
+    return (
+        _field(raw, parts.kid),
+        _field(raw, parts.payload_b64),
+        _field(raw, parts.signature_hex),
+    )
+
+
+def _field(raw: bytes, span: Any) -> str:
+    off: int = span.off
+    end: int = off + span.len
+    if span.escaped:
+        return finish_claim_field(raw[off - 1 : end + 1])
+    return raw[off:end].decode("utf-8")
+
+
+def decode_payload(payload_b64: str | bytes) -> dict[str, Any]:
+    """Decode a claim payload: strict base64 of strict JSON that is an object."""
+    data = _as_bytes(payload_b64)
+    cap = len(data) // 4 * 3 + 3
+    out = _ffi.new("unsigned char[]", cap)
+    outlen = _ffi.new("size_t *")
+    rc = _lib.hc_payload_decode(data, len(data), out, cap, outlen, DEFAULT_MAX_DEPTH)
+    if rc != _lib.HC_OK:
+        raise _fail(rc)
+    return finish_payload(_ffi.buffer(out, outlen[0])[:].decode("utf-8"))
