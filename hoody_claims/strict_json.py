@@ -81,8 +81,8 @@ def _constant(name: str) -> Any:
     raise _Refused(E_JSON_NONFINITE)
 
 
-def _keep_text(text: str) -> str:
-    return text
+def _any_int(text: str) -> int:
+    return 0
 
 
 def _fail(code: int) -> CodecError:
@@ -136,7 +136,7 @@ def _parse(data: str | bytes, max_depth: int, *, ints: bool) -> Any:
             text,
             object_pairs_hook=_pairs,
             parse_constant=_constant,
-            parse_int=None if ints else _keep_text,
+            parse_int=None if ints else _any_int,
         )
     except _Refused as exc:
         raise _fail(exc.code) from None
@@ -162,8 +162,8 @@ def split_claim(text: str | bytes) -> tuple[str, str, str]:
     The text must be strict JSON (nesting <= 32) whose top level is an object
     holding the three members as strings; other members are ignored.
     """
-    # Integers are left as text: the other members are ignored, so a huge
-    # one must not be refused here when the C core would not refuse it.
+    # Integers are not converted: the other members are ignored, so a huge
+    # one must not be refused here when the C core does not refuse it.
     obj = _parse(text, DEFAULT_MAX_DEPTH, ints=False)
     if not isinstance(obj, dict):
         raise _fail(E_NOT_OBJECT)

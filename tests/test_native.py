@@ -1,0 +1,250 @@
+"""The C core itself: loading, the status-code table, verify entry points, batch
+threading, worst-case speed of the JSON checker, and backend selection."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+
+import nacl.bindings
+import pytest
+from nacl.signing import SigningKey
+
+from hoody_claims import encoding, native
+from hoody_claims.backends import BACKEND_NAMES, BackendUnavailable, backend_name, get_backend
+
+
+def _lib():  # type: ignore[no-untyped-def]
+    from hoody_claims._hoody_core import ffi, lib
+
+    return ffi, lib
+
+
+def _signed(n: int, size: int = 40) -> list[tuple[bytes, bytes, bytes]]:
+    out = []
+    for i in range(n):
+        key = SigningKey(bytes([i % 256, i // 256]) + bytes(30))
+        msg = os.urandom(size + i % 7)
+        out.append((msg, key.sign(msg).signature, bytes(key.verify_key)))
+    return out
+
+
+def test_native_loads_here() -> None:
+    assert native.AVAILABLE, native.LOAD_ERROR
+    assert native.LOAD_ERROR is None
+    assert "sodium" in native.SODIUM_SOURCE
+
+
+def test_status_codes_match_header() -> None:
+    _, lib = _lib()
+    names = [n for n in dir(encoding) if n.startswith("E_")]
+    assert len(names) == len(encoding.REASONS)
+    for name in names:
+        assert getattr(lib, "HC_" + name) == getattr(encoding, name), name
+    assert lib.HC_OK == 0
+    assert len(set(encoding.REASONS.values())) == len(encoding.REASONS)
+
+
+def test_hc_init_is_set_once() -> None:
+    ffi, lib = _lib()
+    assert lib.hc_init(ffi.NULL) == lib.HC_E_ARG
+    other = ffi.cast("hc_verify_fn", ffi.addressof(lib, "hc_verify"))
+    assert lib.hc_init(other) == lib.HC_E_STATE
+    msg, sig, pk = _signed(1)[0]
+    assert native.verify(sig, msg, pk)
+
+
+def test_verify_wrong_lengths_are_false_not_errors() -> None:
+    msg, sig, pk = _signed(1)[0]
+    assert native.verify(sig, msg, pk)
+    assert not native.verify(sig[:63], msg, pk)
+    assert not native.verify(sig + b"\0", msg, pk)
+    assert not native.verify(sig, msg, pk[:31])
+    assert not native.verify_parts(sig, b"", msg, pk[:31])
+    assert native.verify_batch([(msg, sig[:10], pk), (msg, sig, pk)]) == [False, True]
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 4097, 65536, 1 << 20])
+def test_verify_parts_sizes(size: int) -> None:
+    key = SigningKey.generate()
+    pk = bytes(key.verify_key)
+    msg = os.urandom(size)
+    sig = key.sign(msg).signature
+    for cut in {0, size // 3, size}:
+        assert native.verify_parts(sig, msg[:cut], msg[cut:], pk)
+    if size:
+        bad = bytes([msg[0] ^ 1]) + msg[1:]
+        assert not native.verify_parts(sig, bad[:1], bad[1:], pk)
+
+
+def test_batch_mixed_matches_single() -> None:
+    triples = _signed(50)
+    mixed = []
+    for i, (msg, sig, pk) in enumerate(triples):
+        if i % 3 == 1:
+            msg = msg + b"x"
+        elif i % 5 == 2:
+            sig = sig[:5] + bytes([sig[5] ^ 0x10]) + sig[6:]
+        mixed.append((msg, sig, pk))
+    mixed.append((b"", _signed(1)[0][1], _signed(1)[0][2]))
+    expected = [nacl_ok(m, s, k) for m, s, k in mixed]
+    assert True in expected and False in expected
+    for threads in (None, 1, 2, 3, 64, 1000):
+        assert native.verify_batch(mixed, threads=threads) == expected
+        assert native.verify_batch(mixed, threads) == [native.verify(s, m, k) for m, s, k in mixed]
+
+
+def nacl_ok(msg: bytes, sig: bytes, pk: bytes) -> bool:
+    try:
+        nacl.bindings.crypto_sign_open(sig + msg, pk)
+    except Exception:
+        return False
+    return True
+
+
+def test_batch_empty_and_tiny() -> None:
+    assert native.verify_batch([]) == []
+    for name in BACKEND_NAMES:
+        assert get_backend(name).verify_batch([]) == []
+    msg, sig, pk = _signed(1)[0]
+    assert native.verify_batch([(msg, sig, pk)]) == [True]
+    assert native.verify_batch([(b"", sig, pk)]) == [False]
+
+
+def test_batch_raw_argument_checks() -> None:
+    ffi, lib = _lib()
+    results = ffi.new("unsigned char[]", 2)
+    sigs, pks = bytes(128), bytes(64)
+    # offsets going backwards, or past the end of msgs, are refused
+    assert (
+        lib.hc_verify_batch(2, b"abc", 3, ffi.new("size_t[]", [0, 2, 1]), sigs, pks, results, 2)
+        == lib.HC_E_ARG
+    )
+    assert (
+        lib.hc_verify_batch(2, b"abc", 3, ffi.new("size_t[]", [0, 1, 4]), sigs, pks, results, 2)
+        == lib.HC_E_ARG
+    )
+    assert (
+        lib.hc_verify_batch(0, ffi.NULL, 0, ffi.NULL, ffi.NULL, ffi.NULL, ffi.NULL, 0) == lib.HC_OK
+    )
+
+
+def test_many_threads_calling_at_once() -> None:
+    triples = _signed(40)
+    triples[7] = (triples[7][0] + b"!", triples[7][1], triples[7][2])
+    expected = [nacl_ok(*t) for t in triples]
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(3):
+                assert native.verify_batch(triples) == expected
+                m, s, k = triples[3]
+                assert native.verify(s, m, k)
+                assert native.verify_parts(s, m[:5], m[5:], k)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def test_batch_uses_both_cores_without_the_gil() -> None:
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs two CPUs")  # the project's machines have two
+    triples = _signed(400, 64)
+    native.verify_batch(triples[:8])
+
+    def best(fn) -> float:  # type: ignore[no-untyped-def]
+        times = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    one = best(lambda: native.verify_batch(triples, threads=1))
+    two = best(lambda: native.verify_batch(triples, threads=2))
+    assert two < one * 0.8, (one, two)
+
+
+def _worst_json_inputs() -> dict[str, bytes]:
+    many_keys = b"{" + b",".join(b'"%d":0' % i for i in range(1900)) + b"}"
+    esc_keys = b"{" + b",".join(b'"\\u%04x":0' % (0x100 + i) for i in range(1300)) + b"}"
+    same_prefix = b"{" + b",".join(b'"' + b"\\u0061" * 20 + b'%d":0' % i for i in range(120)) + b"}"
+    colliding = (
+        b"{" + b",".join(b'"%s":{}' % (b"\\u0062" * 3 + b"%03d" % i) for i in range(700)) + b"}"
+    )
+    return {
+        "many_keys": many_keys,
+        "escaped_keys": esc_keys,
+        "long_equal_prefixes": same_prefix,
+        "nested_objects": b'{"a":' * 32 + b"1" + b"}" * 32,
+        "deep_arrays": b"[" * 5000 + b"]" * 5000,
+        "strings": b'"' + b"\\u00e9" * 2700 + b'"',
+        "numbers": b"[" + b",".join([b"-1.5e+10"] * 1800) + b"]",
+        "colliding": colliding,
+    }
+
+
+@pytest.mark.parametrize("name", list(_worst_json_inputs()))
+def test_json_check_worst_case_is_fast(name: str) -> None:
+    _, lib = _lib()
+    text = _worst_json_inputs()[name]
+    expected = lib.HC_E_JSON_DEPTH if name == "deep_arrays" else lib.HC_OK
+    assert lib.hc_json_check(text, len(text), 32) == expected
+    t0 = time.perf_counter()
+    for _ in range(10):
+        lib.hc_json_check(text, len(text), 32)
+    per_call = (time.perf_counter() - t0) / 10
+    assert per_call < 0.003, f"{name}: {per_call * 1e3:.2f} ms for {len(text)} bytes"
+
+
+def test_backend_selection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOODY_CLAIMS_BACKEND", raising=False)
+    assert backend_name() == "native"
+    assert get_backend() is get_backend("native")
+    for name in BACKEND_NAMES:
+        monkeypatch.setenv("HOODY_CLAIMS_BACKEND", name)
+        assert get_backend().name == name
+        assert backend_name() == name
+        assert get_backend() is get_backend(name)
+    monkeypatch.setenv("HOODY_CLAIMS_BACKEND", "libsodium-ish")
+    with pytest.raises(BackendUnavailable, match="unknown backend"):
+        get_backend()
+    assert issubclass(BackendUnavailable, RuntimeError)
+
+
+def test_backend_is_frozen() -> None:
+    be = get_backend("native")
+    with pytest.raises(AttributeError):
+        be.name = "x"  # type: ignore[misc]
+
+
+def test_without_the_extension_pynacl_serves_and_forcing_native_is_a_clear_error() -> None:
+    code = """
+import sys
+sys.modules["hoody_claims._hoody_core"] = None
+from hoody_claims import native
+from hoody_claims.backends import get_backend, backend_name, BackendUnavailable
+assert not native.AVAILABLE and native.LOAD_ERROR
+assert backend_name() == "pynacl", backend_name()
+try:
+    get_backend("native")
+except BackendUnavailable as exc:
+    assert "native backend cannot load" in str(exc), exc
+    print("OK")
+"""
+    env = dict(os.environ)
+    env.pop("HOODY_CLAIMS_BACKEND", None)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 0 and out.stdout.strip() == "OK", out.stderr
