@@ -55,7 +55,7 @@ def _speccheck() -> list[tuple[str, bytes, bytes, bytes, bool]]:
             bytes.fromhex(case["pub_key"]),
             bool(valid),
         )
-        for i, (case, valid) in enumerate(zip(cases, expected))
+        for i, (case, valid) in enumerate(zip(cases, expected, strict=True))
     ]
 
 
