@@ -156,23 +156,32 @@ def test_many_threads_calling_at_once() -> None:
     assert not errors, errors
 
 
-def test_batch_uses_both_cores_without_the_gil() -> None:
-    if (os.cpu_count() or 1) < 2:
-        pytest.skip("needs two CPUs")  # the project's machines have two
-    triples = _signed(400, 64)
-    native.verify_batch(triples[:8])
+def test_batch_spreads_over_threads_with_the_gil_released() -> None:
+    # Timing is unreliable on a shared 2-core box, so watch instead: while the
+    # batch runs, a Python thread must keep running (the GIL is released) and
+    # must see the extra worker thread the core started.
+    triples = _signed(1500, 64)
+    baseline = len(os.listdir("/proc/self/task"))
+    seen = {"max_tasks": 0, "spins": 0}
+    running = threading.Event()
+    done = threading.Event()
 
-    def best(fn) -> float:  # type: ignore[no-untyped-def]
-        times = []
-        for _ in range(3):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return min(times)
+    def watch() -> None:
+        running.set()
+        while not done.is_set():
+            seen["max_tasks"] = max(seen["max_tasks"], len(os.listdir("/proc/self/task")))
+            seen["spins"] += 1
 
-    one = best(lambda: native.verify_batch(triples, threads=1))
-    two = best(lambda: native.verify_batch(triples, threads=2))
-    assert two < one * 0.8, (one, two)
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    running.wait()
+    spins_before = seen["spins"]
+    assert all(native.verify_batch(triples, threads=2))
+    spins_during = seen["spins"] - spins_before
+    done.set()
+    watcher.join()
+    assert spins_during > 10, spins_during
+    assert seen["max_tasks"] >= baseline + 2, (baseline, seen)
 
 
 def _worst_json_inputs() -> dict[str, bytes]:
