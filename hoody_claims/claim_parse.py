@@ -1,0 +1,127 @@
+"""Step 1 of SPEC §2: turn whatever arrived into a :class:`RawClaim` (size and shape only).
+
+A claim arrives as a dict, as its JSON text (``X-Hoody-Container-Claim``), or in the compact
+form (base64url of that JSON text). Nothing here touches keys or signatures.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .backends import Backend
+from .encoding import CodecError
+from .errors import MalformedClaim
+
+__all__ = [
+    "MAX_CLAIM_TEXT",
+    "MAX_PAYLOAD_BYTES",
+    "ClaimInput",
+    "RawClaim",
+    "cache_key",
+    "parse_claim",
+    "to_compact",
+]
+
+MAX_CLAIM_TEXT = 16 * 1024
+MAX_PAYLOAD_BYTES = 8 * 1024
+_MAX_COMPACT = -(-MAX_CLAIM_TEXT // 3) * 4
+_MAX_PAYLOAD_B64 = -(-MAX_PAYLOAD_BYTES // 3) * 4
+_FIELDS = ("kid", "payload_b64", "signature_hex")
+
+ClaimInput = Mapping[str, Any] | str | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RawClaim:
+    """A claim whose shape is right; its signature and payload are not checked yet."""
+
+    kid: str
+    payload_b64: str
+    signature: bytes
+
+
+def cache_key(claim_in: ClaimInput) -> str | bytes | tuple[str, ...] | None:
+    """The exact-match key under which a verified claim is remembered (None: not cacheable)."""
+    if isinstance(claim_in, (str, bytes)):
+        return claim_in
+    if isinstance(claim_in, Mapping):
+        fields = tuple(claim_in.get(name) for name in _FIELDS)
+        if all(isinstance(f, str) for f in fields):
+            return fields  # type: ignore[return-value]
+    return None
+
+
+def parse_claim(claim_in: ClaimInput, backend: Backend) -> RawClaim:
+    """Check size and shape; raise ``MalformedClaim`` on anything else."""
+    if isinstance(claim_in, Mapping):
+        kid, payload_b64, signature_hex = (claim_in.get(name) for name in _FIELDS)
+        for name, value in zip(_FIELDS, (kid, payload_b64, signature_hex), strict=True):
+            if not isinstance(value, str):
+                raise MalformedClaim(f"the claim's {name} is missing or not a string")
+        assert isinstance(kid, str) and isinstance(payload_b64, str)
+        assert isinstance(signature_hex, str)
+        if len(kid) + len(payload_b64) + len(signature_hex) > MAX_CLAIM_TEXT:
+            raise MalformedClaim("the claim is larger than 16 KiB")
+    elif isinstance(claim_in, (str, bytes, bytearray)):
+        kid, payload_b64, signature_hex = _split_text(claim_in, backend)
+    else:
+        raise MalformedClaim(
+            f"a claim is a dict, its JSON text or the compact token, not {type(claim_in).__name__}"
+        )
+
+    if len(payload_b64) > _MAX_PAYLOAD_B64:
+        raise MalformedClaim("the claim's payload is larger than 8 KiB")
+    if not payload_b64.isascii():
+        raise MalformedClaim("the claim's payload_b64 is not base64")
+    if len(signature_hex) != 128:
+        raise MalformedClaim("the claim's signature_hex is not 128 hex digits")
+    try:
+        signature = backend.decode_hex(signature_hex, 64)
+    except CodecError:
+        raise MalformedClaim("the claim's signature_hex is not 128 hex digits") from None
+    return RawClaim(kid, payload_b64, signature)
+
+
+def _split_text(text: str | bytes | bytearray, backend: Backend) -> tuple[str, str, str]:
+    if isinstance(text, str):
+        if len(text) > _MAX_COMPACT:
+            raise MalformedClaim("the claim is larger than 16 KiB")
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedClaim("the claim text is not valid UTF-8") from None
+    else:
+        data = bytes(text)
+    if data[:1] != b"{":
+        if len(data) > _MAX_COMPACT:
+            raise MalformedClaim("the claim is larger than 16 KiB")
+        try:
+            data = backend.decode_b64(data)
+        except CodecError as exc:
+            raise MalformedClaim(
+                f"the claim is neither JSON nor a compact token ({exc.reason})"
+            ) from None
+    if len(data) > MAX_CLAIM_TEXT:
+        raise MalformedClaim("the claim is larger than 16 KiB")
+    try:
+        return backend.split_claim(data)
+    except CodecError as exc:
+        raise MalformedClaim(f"the claim is not a valid claim object: {exc.reason}") from None
+
+
+def to_compact(claim_in: ClaimInput) -> str:
+    """The compact form (base64url, unpadded, of the JSON text) of any claim input."""
+    if isinstance(claim_in, Mapping):
+        text = json.dumps({name: claim_in[name] for name in _FIELDS}, separators=(",", ":"))
+        data = text.encode("utf-8")
+    elif isinstance(claim_in, str):
+        data = claim_in.encode("utf-8")
+    else:
+        data = bytes(claim_in)
+    if data[:1] != b"{":
+        return data.decode("ascii")  # already compact
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

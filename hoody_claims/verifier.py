@@ -1,0 +1,286 @@
+"""ClaimVerifier and IdentityVerifier: SPEC §2's checks in order, with remembered claims.
+
+parse (claim_parse) → key (keystore) → signature (backends) → payload (claim) →
+type, time, binding, policy (claim_rules). Each step has a typed value in and out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar, Literal
+
+from .backends import Backend, get_backend
+from .claim import Claim, claim_from_payload
+from .claim_cache import RememberedClaims
+from .claim_parse import ClaimInput, RawClaim, cache_key, parse_claim
+from .claim_rules import (
+    ANY_CONTAINER,
+    Policy,
+    check_audience,
+    check_container,
+    check_policy,
+    check_time,
+    check_type,
+    validate_id,
+)
+from .encoding import CodecError
+from .errors import HoodyClaimsError, InvalidSignature, MalformedClaim, UnknownKey
+from .key_document import KeySet
+from .keystore import KeySource, WouldBlock, as_key_source
+
+__all__ = ["CONTAINER_ID_ENV", "ClaimVerifier", "IdentityVerifier", "SignedData"]
+
+CONTAINER_ID_ENV = "HOODY_CONTAINER_ID"
+SignedData = Literal["b64", "raw", "auto"]
+_UNSET: Any = object()
+
+
+class _Verifier:
+    """What container and identity verification share; see the two subclasses."""
+
+    claim_type: ClassVar[str]
+
+    def __init__(
+        self,
+        keys_or_store: KeySet | KeySource,
+        *,
+        leeway: int = 30,
+        allow_types: Iterable[str] | None = None,
+        users: Iterable[str] | None = None,
+        max_age: int | None = None,
+        signed_data: SignedData = "b64",
+        backend: Backend | str | None = None,
+        cache_size: int = 4096,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if isinstance(leeway, bool) or not isinstance(leeway, int) or leeway < 0:
+            raise ValueError("leeway must be a non-negative integer number of seconds")
+        if signed_data not in ("b64", "raw", "auto"):
+            raise ValueError('signed_data must be "b64", "raw" or "auto"')
+        self._source = as_key_source(keys_or_store)
+        self._backend = backend if isinstance(backend, Backend) else get_backend(backend)
+        self.leeway = leeway
+        self.policy = Policy.build(allow_types, users, max_age)
+        self.signed_data: SignedData = signed_data
+        self._cache = RememberedClaims(cache_size)
+        self._clock = clock
+
+    # -- public --------------------------------------------------------------------------
+
+    def verify(self, claim_in: ClaimInput, now: float | None = None) -> Claim:
+        """Verify one claim: return it, or raise the error of the first failed check."""
+        return self._verify(claim_in, now, True)
+
+    async def averify(self, claim_in: ClaimInput, now: float | None = None) -> Claim:
+        """Like :meth:`verify`, but a key fetch runs in a worker thread, off the event loop."""
+        try:
+            return self._verify(claim_in, now, False)
+        except WouldBlock:
+            return await asyncio.to_thread(self._verify, claim_in, now, True)
+
+    def verify_many(
+        self, claims: Sequence[ClaimInput], now: float | None = None
+    ) -> list[Claim | HoodyClaimsError]:
+        """Verify many claims; the new signatures are checked in one native batch call.
+
+        Returns, in order, each ``Claim`` or the ``HoodyClaimsError`` its claim raised.
+        """
+        t = self._now(now)
+        keys = self._source.key_set()
+        results: list[Claim | HoodyClaimsError | None] = [None] * len(claims)
+        pending: list[tuple[int, RawClaim, bytes, bytes]] = []  # index, claim, key, message
+        for i, claim_in in enumerate(claims):
+            try:
+                hit = self._remembered(claim_in, keys.fingerprint, t)
+                if hit is not None:
+                    results[i] = hit
+                    continue
+                raw = parse_claim(claim_in, self._backend)
+                key = self._key(raw, True)
+                pending.append(
+                    (i, raw, key, self._message(raw, raw_mode=self.signed_data == "raw"))
+                )
+            except HoodyClaimsError as exc:
+                results[i] = exc
+        verdicts = self._backend.verify_batch([(m, raw.signature, k) for _, raw, k, m in pending])
+        for (i, raw, key, _), ok in zip(pending, verdicts, strict=True):
+            try:
+                if not ok and self.signed_data == "auto":
+                    ok = self._backend.verify(raw.signature, self._message(raw, True), key)
+                if not ok:
+                    raise InvalidSignature("the claim's signature does not verify")
+                claim = claim_from_payload(self._payload_object(raw), raw.kid)
+                self._remember(claims[i], keys.fingerprint, claim)
+                self._validate(claim, t)
+                results[i] = claim
+            except HoodyClaimsError as exc:
+                results[i] = exc
+        return [r for r in results if r is not None]
+
+    def with_policy(self, **options: Any) -> _Verifier:
+        """A verifier with other policy options sharing these keys and remembered claims.
+
+        Accepts ``allow_types``, ``users``, ``max_age`` and (container claims) ``project_id``.
+        """
+        clone = copy.copy(self)
+        policy = self.policy
+        clone.policy = Policy.build(
+            options.pop("allow_types", policy.allow_types),
+            options.pop("users", policy.users),
+            options.pop("max_age", policy.max_age),
+        )
+        clone._configure(**options)
+        return clone
+
+    @property
+    def backend(self) -> str:
+        """The name of the signature backend this verifier uses."""
+        return self._backend.name
+
+    # -- the steps -----------------------------------------------------------------------
+
+    def _verify(self, claim_in: ClaimInput, now: float | None, block: bool) -> Claim:
+        t = self._now(now)
+        fingerprint = self._source.key_set(block=block).fingerprint
+        claim = self._remembered(claim_in, fingerprint, t)
+        if claim is None:
+            raw = parse_claim(claim_in, self._backend)
+            key = self._key(raw, block)
+            claim = claim_from_payload(self._check_signature(raw, key), raw.kid)
+            self._remember(claim_in, fingerprint, claim)
+        self._validate(claim, t)
+        return claim
+
+    def _now(self, now: float | None) -> int:
+        return int(self._clock() if now is None else now)
+
+    def _remembered(self, claim_in: ClaimInput, fingerprint: str, t: int) -> Claim | None:
+        key = cache_key(claim_in)
+        return None if key is None else self._cache.get(key, fingerprint, t)
+
+    def _remember(self, claim_in: ClaimInput, fingerprint: str, claim: Claim) -> None:
+        key = cache_key(claim_in)
+        if key is not None:
+            self._cache.put(key, fingerprint, claim)
+
+    def _key(self, raw: RawClaim, block: bool) -> bytes:
+        key = self._source.key_for(raw.kid, block=block)
+        if key is None:
+            raise UnknownKey("the claim is signed with a key this verifier does not know")
+        return key
+
+    def _message(self, raw: RawClaim, raw_mode: bool) -> bytes:
+        if not raw_mode:
+            return raw.payload_b64.encode("ascii")
+        try:
+            return self._backend.decode_b64(raw.payload_b64)
+        except CodecError as exc:
+            raise MalformedClaim(
+                f"the claim's payload is not strict base64: {exc.reason}"
+            ) from None
+
+    def _check_signature(self, raw: RawClaim, key: bytes) -> Any:
+        """Step 3, then decode the payload the signature covers (step 4)."""
+        verify = self._backend.verify
+        if self.signed_data != "raw" and verify(
+            raw.signature, raw.payload_b64.encode("ascii"), key
+        ):
+            return self._payload_object(raw)
+        if self.signed_data != "b64":
+            data = self._message(raw, True)
+            if verify(raw.signature, data, key):
+                try:
+                    return self._backend.loads_strict(data)
+                except CodecError as exc:
+                    raise MalformedClaim(
+                        f"the claim's payload is not strict JSON: {exc.reason}"
+                    ) from None
+        raise InvalidSignature("the claim's signature does not verify")
+
+    def _payload_object(self, raw: RawClaim) -> Any:
+        try:
+            return self._backend.decode_payload(raw.payload_b64)
+        except CodecError as exc:
+            raise MalformedClaim(f"the claim's payload is malformed: {exc.reason}") from None
+
+    def _validate(self, claim: Claim, t: int) -> None:
+        check_type(claim, self.claim_type)
+        check_time(claim, t, self.leeway)
+        self._bind(claim)
+        check_policy(claim, self.policy, t)
+
+    def _bind(self, claim: Claim) -> None:
+        raise NotImplementedError
+
+    def _configure(self, **options: Any) -> None:
+        if options:
+            raise TypeError(f"unexpected options: {', '.join(sorted(options))}")
+
+
+class ClaimVerifier(_Verifier):
+    """Verify container claims for one container (and optionally one project).
+
+    ``container_id`` defaults to ``$HOODY_CONTAINER_ID``; with neither, construction fails
+    unless ``container_id=ANY_CONTAINER`` says any container is acceptable.
+    """
+
+    claim_type = "container"
+
+    def __init__(
+        self,
+        keys_or_store: KeySet | KeySource,
+        container_id: str | object = _UNSET,
+        project_id: str | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(keys_or_store, **options)
+        if container_id is _UNSET:
+            container_id = os.environ.get(CONTAINER_ID_ENV) or _UNSET
+        if container_id is _UNSET or container_id is None:
+            raise ValueError(
+                "ClaimVerifier needs this container's id: pass container_id=..., set "
+                f"{CONTAINER_ID_ENV}, or pass container_id=hoody_claims.ANY_CONTAINER"
+            )
+        self.container_id: str | None = (
+            None if container_id is ANY_CONTAINER else validate_id(container_id, "container_id")  # type: ignore[arg-type]
+        )
+        self._configure(project_id=project_id)
+
+    def _configure(self, project_id: str | object | None = _UNSET, **options: Any) -> None:
+        super()._configure(**options)
+        if project_id is not _UNSET:
+            self.project_id = None if project_id is None else validate_id(project_id, "project_id")  # type: ignore[arg-type]
+
+    def _bind(self, claim: Claim) -> None:
+        check_container(claim, self.container_id, self.project_id)
+
+    def with_policy(self, **options: Any) -> ClaimVerifier:
+        """A verifier sharing keys and remembered claims, with other policy or project_id."""
+        result = super().with_policy(**options)
+        assert isinstance(result, ClaimVerifier)
+        return result
+
+
+class IdentityVerifier(_Verifier):
+    """Verify identity claims addressed to ``audience``."""
+
+    claim_type = "identity"
+
+    def __init__(self, keys_or_store: KeySet | KeySource, audience: str, **options: Any) -> None:
+        super().__init__(keys_or_store, **options)
+        if not isinstance(audience, str) or not audience:
+            raise ValueError("IdentityVerifier needs the audience it verifies for")
+        self.audience = audience
+
+    def _bind(self, claim: Claim) -> None:
+        check_audience(claim, self.audience)
+
+    def with_policy(self, **options: Any) -> IdentityVerifier:
+        """A verifier sharing keys and remembered claims, with other policy options."""
+        result = super().with_policy(**options)
+        assert isinstance(result, IdentityVerifier)
+        return result
