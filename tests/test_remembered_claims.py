@@ -1,0 +1,182 @@
+"""SPEC §4 remembered claims: exact match, bounded, never past exp, forgotten on key change.
+
+Signature work is counted through a Backend whose verify functions count their calls — the
+verifier's collaborator is replaced, the code under test is not."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from typing import Any
+
+import pytest
+
+import hoody_claims as hc
+from hoody_claims.backends import Backend, get_backend
+from hoody_claims.testing import Issuer
+
+from .conftest import CID, NOW
+from .keyserver import KeyServer
+
+
+class Counting:
+    def __init__(self, name: str = "native") -> None:
+        self.inner = get_backend(name)
+        self.calls = 0
+        self.batch_sizes: list[int] = []
+        self._lock = threading.Lock()
+
+    def verify(self, sig: bytes, msg: bytes, pk: bytes) -> bool:
+        with self._lock:
+            self.calls += 1
+        return self.inner.verify(sig, msg, pk)
+
+    def verify_batch(self, triples: Any) -> list[bool]:
+        self.batch_sizes.append(len(triples))
+        return self.inner.verify_batch(triples)
+
+    def backend(self) -> Backend:
+        return dataclasses.replace(self.inner, verify=self.verify, verify_batch=self.verify_batch)
+
+
+def test_same_claim_costs_one_signature_check(issuer: Issuer) -> None:
+    counter = Counting()
+    v = hc.ClaimVerifier(issuer.key_set(), container_id=CID, backend=counter.backend())
+    for form in ("compact", "json", "dict"):
+        claim = issuer.container_claim(container_id=CID, now=NOW, form=form, sub=form)
+        for _ in range(5):
+            assert v.verify(claim, now=NOW).sub == form
+    assert counter.calls == 3
+
+
+def test_exact_match_only(issuer: Issuer) -> None:
+    counter = Counting()
+    v = hc.ClaimVerifier(issuer.key_set(), container_id=CID, backend=counter.backend())
+    claim = issuer.container_claim(container_id=CID, now=NOW, form="dict")
+    v.verify(claim, now=NOW)
+    upper = {**claim, "signature_hex": claim["signature_hex"].upper()}
+    v.verify(upper, now=NOW)
+    assert counter.calls == 2
+    forged = {**claim, "signature_hex": "0" * 128}
+    with pytest.raises(hc.InvalidSignature):
+        v.verify(forged, now=NOW)
+
+
+def test_remembered_claim_still_expires(issuer: Issuer) -> None:
+    counter = Counting()
+    v = hc.ClaimVerifier(issuer.key_set(), container_id=CID, backend=counter.backend(), leeway=0)
+    claim = issuer.container_claim(container_id=CID, iat=NOW, exp=NOW + 10)
+    assert v.verify(claim, now=NOW).exp == NOW + 10
+    assert v.verify(claim, now=NOW + 9).exp == NOW + 10
+    with pytest.raises(hc.ClaimExpired):
+        v.verify(claim, now=NOW + 10)
+    with pytest.raises(hc.ClaimExpired):
+        v.verify(claim, now=NOW + 5000)
+
+
+def test_policy_and_time_rechecked_on_every_hit(issuer: Issuer) -> None:
+    v = hc.ClaimVerifier(issuer.key_set(), container_id=CID, max_age=60)
+    claim = issuer.container_claim(container_id=CID, iat=NOW, exp=NOW + 1000)
+    v.verify(claim, now=NOW)
+    with pytest.raises(hc.PolicyDenied):
+        v.verify(claim, now=NOW + 61)
+
+
+def test_bounded(issuer: Issuer) -> None:
+    counter = Counting()
+    v = hc.ClaimVerifier(issuer.key_set(), container_id=CID, backend=counter.backend(), cache_size=3)
+    claims = [issuer.container_claim(container_id=CID, now=NOW, sub=str(i)) for i in range(5)]
+    for c in claims:
+        v.verify(c, now=NOW)
+    assert counter.calls == 5
+    v.verify(claims[4], now=NOW)  # still remembered
+    assert counter.calls == 5
+    v.verify(claims[0], now=NOW)  # evicted long ago
+    assert counter.calls == 6
+
+
+def test_forgotten_when_the_key_set_changes(issuer: Issuer) -> None:
+    counter = Counting()
+    srv = KeyServer().start()
+    try:
+        srv.serve_document(issuer.key_document())
+        clock = [float(NOW)]
+        store = hc.KeyStore(srv.api_base, cache_dir=None, ttl=100, clock=lambda: clock[0])
+        v = hc.ClaimVerifier(store, container_id=CID, backend=counter.backend(), clock=lambda: clock[0])
+        claim = issuer.container_claim(container_id=CID, now=NOW)
+        v.verify(claim)
+        v.verify(claim)
+        assert counter.calls == 1
+        srv.serve_document(issuer.key_document(extra_keys=(Issuer(kid="k9"),)))
+        clock[0] += 101
+        v.verify(claim)
+        assert counter.calls == 2
+        # The key itself is revoked: the remembered claim must not outlive it.
+        srv.serve_document(Issuer(kid="k9").key_document())
+        clock[0] += 101
+        with pytest.raises(hc.UnknownKey):
+            v.verify(claim)
+    finally:
+        srv.stop()
+
+
+def test_failures_are_not_remembered_as_successes(issuer: Issuer) -> None:
+    v = hc.ClaimVerifier(issuer.key_set(), container_id=CID)
+    wrong = issuer.container_claim(container_id="fedcba9876543210fedcba98", now=NOW)
+    for _ in range(3):
+        with pytest.raises(hc.WrongContainer):
+            v.verify(wrong, now=NOW)
+
+
+def test_verify_many_uses_one_batch_call(issuer: Issuer) -> None:
+    counter = Counting()
+    v = hc.ClaimVerifier(issuer.key_set(), container_id=CID, backend=counter.backend())
+    good = [issuer.container_claim(container_id=CID, now=NOW, sub=f"u{i}") for i in range(20)]
+    bad_sig = Issuer(kid="k1").container_claim(container_id=CID, now=NOW)
+    expired = issuer.container_claim(container_id=CID, iat=NOW - 100, exp=NOW - 50)
+    claims: list[Any] = [*good[:10], bad_sig, "junk", expired, *good[10:], good[0]]
+    results = v.verify_many(claims, now=NOW)
+    assert len(results) == len(claims)
+    assert [r.sub for r in results[:10]] == [f"u{i}" for i in range(10)]  # type: ignore[union-attr]
+    assert [getattr(r, "code", None) for r in results[10:13]] == ["INVALID_SIGNATURE", "MALFORMED_CLAIM", "CLAIM_EXPIRED"]
+    assert [r.sub for r in results[13:]] == [f"u{i}" for i in range(10, 20)] + ["u0"]  # type: ignore[union-attr]
+    assert counter.batch_sizes == [23]  # junk never reached the signature step
+    assert v.verify_many(good, now=NOW) == [v.verify(c, now=NOW) for c in good]
+    assert counter.batch_sizes == [23, 0] and counter.calls == 0
+
+
+def test_verify_many_matches_verify_one_by_one(issuer: Issuer) -> None:
+    claims = [issuer.container_claim(container_id=CID, now=NOW, sub=f"u{i}", signed_data="raw" if i % 2 else "b64")
+              for i in range(8)]
+    for mode in ("b64", "raw", "auto"):
+        one = hc.ClaimVerifier(issuer.key_set(), container_id=CID, signed_data=mode)  # type: ignore[arg-type]
+        many = hc.ClaimVerifier(issuer.key_set(), container_id=CID, signed_data=mode)  # type: ignore[arg-type]
+        expected = []
+        for c in claims:
+            try:
+                expected.append(one.verify(c, now=NOW).sub)
+            except hc.HoodyClaimsError as exc:
+                expected.append(exc.code)
+        got = [r.code if isinstance(r, hc.HoodyClaimsError) else r.sub for r in many.verify_many(claims, now=NOW)]
+        assert got == expected
+
+
+def test_threads_share_a_verifier(issuer: Issuer) -> None:
+    v = hc.ClaimVerifier(issuer.key_set(), container_id=CID, cache_size=50)
+    claims = [issuer.container_claim(container_id=CID, now=NOW, sub=f"u{i}") for i in range(200)]
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for i in range(400):
+                c = claims[(i * 7 + offset) % 200]
+                assert v.verify(c, now=NOW).sub == f"u{(i * 7 + offset) % 200}"
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
