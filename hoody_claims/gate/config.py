@@ -289,7 +289,7 @@ def parse_listen(value: str) -> tuple[str, int]:
         raise ConfigError(f"--listen {value!r}: no host")
     if host.startswith("[") or "]" in host:
         raise ConfigError(f"--listen {value!r}: malformed host")
-    if ":" in host:
+    if ":" in host or text.startswith("["):
         try:
             ipaddress.IPv6Address(host)
         except ValueError:

@@ -15,7 +15,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 from aiohttp import web
@@ -156,8 +156,8 @@ class _Busy(asyncio.Protocol):
         self._timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        transport = self._transport
         self._timer = asyncio.get_running_loop().call_later(5.0, transport.close)
 
     def data_received(self, data: bytes) -> None:

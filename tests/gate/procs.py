@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -127,8 +129,10 @@ class Gate(Proc):
 
 
 class Upstream(Proc):
-    def __init__(self) -> None:
-        super().__init__([sys.executable, str(HERE / "upstream_app.py")])
+    """A test program (``upstream_app.py`` by default) that prints ``{"port": N}`` when ready."""
+
+    def __init__(self, script: str = "upstream_app.py") -> None:
+        super().__init__([sys.executable, str(HERE / script)])
         try:
             line = self.stdout_lines.get(timeout=20)
         except queue.Empty:
@@ -140,3 +144,82 @@ class Upstream(Proc):
 
 def start_gate(keys_file: str, *args: str, env: dict[str, str] | None = None) -> Gate:
     return Gate(["--keys", keys_file, "--container-id", CONTAINER, *args], env=env)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def find_nginx() -> str | None:
+    for candidate in (shutil.which("nginx"), "/usr/sbin/nginx"):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+NGINX_MISSING = (
+    "nginx is not installed, and the forward-auth test runs Debian's real nginx: "
+    "apt-get update && apt-get install -y nginx   (.ci/run does this when it is missing)"
+)
+
+
+class Nginx(Proc):
+    """Debian's nginx running ``site`` (a server block file) in a private prefix directory."""
+
+    def __init__(self, site: str, tmp: Path, port: int) -> None:
+        binary = find_nginx()
+        if binary is None:
+            raise AssertionError(NGINX_MISSING)
+        for d in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+            (tmp / d).mkdir(exist_ok=True)
+        (tmp / "site.conf").write_text(site)
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        (tmp / "nginx.conf").write_text(
+            f"""{user}daemon off;
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    include {tmp}/site.conf;
+}}
+"""
+        )
+        self.tmp = tmp
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        super().__init__([binary, "-p", str(tmp), "-c", str(tmp / "nginx.conf"), "-e", "stderr"])
+        deadline = time.monotonic() + 10
+        while True:
+            if self.popen.poll() is not None:
+                raise AssertionError(f"nginx exited: {self.text()}\n{self.error_log()}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise AssertionError("nginx did not start listening") from None
+                time.sleep(0.05)
+
+    def error_log(self) -> str:
+        path = self.tmp / "error.log"
+        return path.read_text() if path.exists() else ""
+
+    def stop(self, timeout: float = 10.0) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGQUIT)  # graceful: let workers finish
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+        return self.popen.returncode
