@@ -96,6 +96,8 @@ def is_loopback_host(host: str) -> bool:
 
 def _wsgi_str(value: str) -> str:
     # PEP 3333: native strings carry the raw bytes as latin-1; the path is UTF-8 on the wire.
+    if value.isascii():
+        return value
     try:
         return value.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
@@ -104,37 +106,38 @@ def _wsgi_str(value: str) -> str:
 
 def from_wsgi_environ(environ: Mapping[str, Any]) -> RequestView:
     """Build a view from a WSGI environ (also fits Django's ``request.META``)."""
-    pairs: list[tuple[str, str]] = []
+    headers: dict[str, str] = {}
     for key, value in environ.items():
-        if key.startswith("HTTP_") and isinstance(value, str):
-            pairs.append((key[5:].replace("_", "-"), value))
-    headers = headers_from_pairs(pairs)
+        if key[:5] == "HTTP_" and isinstance(value, str):
+            headers[key[5:].replace("_", "-").lower()] = value
     host = headers.get("host") or ""
     if not host:
         name = str(environ.get("SERVER_NAME", ""))
         port = str(environ.get("SERVER_PORT", ""))
         host = f"{name}:{port}" if port and port not in ("80", "443") else name
-    path = _wsgi_str(str(environ.get("SCRIPT_NAME", ""))) + _wsgi_str(
-        str(environ.get("PATH_INFO", ""))
-    )
+    path = _wsgi_str(environ.get("SCRIPT_NAME") or "") + _wsgi_str(environ.get("PATH_INFO") or "")
+    cookie = headers.get("cookie")
     return RequestView(
-        method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
-        scheme=str(environ.get("wsgi.url_scheme", "http")),
+        method=str(environ.get("REQUEST_METHOD") or "GET").upper(),
+        scheme=str(environ.get("wsgi.url_scheme") or "http"),
         host=host,
         path=path or "/",
-        query_string=str(environ.get("QUERY_STRING", "")),
+        query_string=str(environ.get("QUERY_STRING") or ""),
         headers=headers,
-        cookies=parse_cookie_header(headers.get("cookie")),
+        cookies=parse_cookie_header(cookie) if cookie else {},
         client_host=environ.get("REMOTE_ADDR") or None,
     )
 
 
 def from_asgi_scope(scope: Mapping[str, Any]) -> RequestView:
     """Build a view from an ASGI ``http`` or ``websocket`` scope."""
-    headers = headers_from_pairs(
-        (bytes(k).decode("latin-1"), bytes(v).decode("latin-1"))
-        for k, v in scope.get("headers", ())
-    )
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = raw_name.decode("latin-1").lower()
+        value = raw_value.decode("latin-1")
+        if name in headers:
+            value = headers[name] + ("; " if name == "cookie" else ", ") + value
+        headers[name] = value
     is_ws = scope.get("type") == "websocket"
     host = headers.get("host") or ""
     server = scope.get("server")
@@ -149,6 +152,6 @@ def from_asgi_scope(scope: Mapping[str, Any]) -> RequestView:
         path=str(scope.get("path") or "/"),
         query_string=query.decode("latin-1") if isinstance(query, bytes | bytearray) else "",
         headers=headers,
-        cookies=parse_cookie_header(headers.get("cookie")),
+        cookies=parse_cookie_header(headers["cookie"]) if "cookie" in headers else {},
         client_host=str(client[0]) if client else None,
     )
