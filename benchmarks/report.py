@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""Run benchmarks/bench_core.py and print the ratio table (markdown) with the machine it ran on.
+
+    python3 benchmarks/report.py                 # one run, wall clock
+    python3 benchmarks/report.py --runs 3        # three runs: a table each, then the spread
+    python3 benchmarks/report.py --timer cpu     # single-thread groups timed in CPU time
+    python3 benchmarks/report.py --from out.json # only format an existing --benchmark-json file
+
+Every ratio in a table comes from one pytest run, where each comparison is one benchmark
+group timed back to back. The targets are the ones of issue 2; missing one is reported as
+"not met", never as a failure (the exit status is non-zero only when pytest itself fails).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BENCH_FILE = HERE / "bench_core.py"
+X = "\u00d7"  # the multiplication sign, for the table
+
+
+# -- reading a pytest-benchmark JSON file ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timing:
+    name: str
+    group: str
+    median: float  # seconds
+    iqr: float
+    rounds: int
+    extra: dict[str, Any]
+
+
+def load(path: Path) -> dict[str, Timing]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    out = {}
+    for b in data["benchmarks"]:
+        s = b["stats"]
+        out[b["name"]] = Timing(
+            b["name"], b["group"], s["median"], s["iqr"], s["rounds"], b.get("extra_info", {})
+        )
+    return out
+
+
+# -- the table ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    case: str
+    ours: str  # benchmark name of the hoody_claims side
+    peer_label: str
+    peer: str  # benchmark name of the peer
+    kind: str  # "time": ours/peer, lower is better; "speedup": peer/ours, higher is better
+    target: float | None
+    unit: str = "time"  # "time" per call, or "batch" (report throughput too)
+
+
+ROWS = [
+    Row("Full check, new claim", "test_full_check_hoody_claims",
+        "PyNaCl raw verify (same bytes)", "test_full_check_pynacl_raw", "time", 1.10),
+    Row("Full check, new claim", "test_full_check_hoody_claims",
+        "`cryptography` Ed25519 verify (same bytes)", "test_full_check_cryptography_raw",
+        "time", None),
+    Row("Full check, new claim", "test_full_check_hoody_claims",
+        "PyJWT `jwt.decode`, EdDSA, aud+exp checked", "test_full_check_pyjwt", "speedup", 2.0),
+    Row("Full check, new claim", "test_full_check_hoody_claims",
+        "pyseto `v4.public` decode, aud+exp checked", "test_full_check_pyseto", "speedup", None),
+    Row("Same claim repeated (remembered)", "test_repeated_hoody_claims",
+        "PyNaCl raw verify (same bytes)", "test_repeated_pynacl_raw", "speedup", 20.0),
+    Row("`verify_many`, 256 new claims, all cores", "test_verify_many_hoody_claims",
+        f"PyNaCl raw verify {X}256, one thread", "test_verify_many_pynacl_raw_single_thread",
+        "speedup", 1.6, unit="batch"),
+    Row("`verify_response`, 1 KiB body", "test_response_1k_hoody_claims",
+        "PyNaCl raw verify (prefix+body)", "test_response_1k_pynacl_raw", "time", None),
+    Row("`verify_response`, 64 KiB body", "test_response_64k_hoody_claims",
+        "PyNaCl raw verify (prefix+body)", "test_response_64k_pynacl_raw", "time", 1.10),
+]  # fmt: skip
+
+
+def fmt_time(seconds: float) -> str:
+    us = seconds * 1e6
+    if us < 10:
+        return f"{us:.2f} µs"
+    if us < 1000:
+        return f"{us:.1f} µs"
+    return f"{us / 1000:.2f} ms"
+
+
+def fmt_median(t: Timing, unit: str) -> str:
+    if unit == "batch":
+        batch = int(t.extra.get("batch", 1))
+        return f"{fmt_time(t.median)} / {batch} ({batch / t.median:,.0f} claims/s)"
+    return fmt_time(t.median)
+
+
+def ratio(row: Row, timings: dict[str, Timing]) -> float:
+    ours, peer = timings[row.ours].median, timings[row.peer].median
+    return ours / peer if row.kind == "time" else peer / ours
+
+
+def fmt_ratio(row: Row, value: float) -> str:
+    if row.kind == "time":
+        return f"{value:.2f}{X} its time"
+    if row.unit == "batch":
+        return f"{value:.2f}{X} its throughput"
+    return f"{value:.1f}{X} faster" if value >= 10 else f"{value:.2f}{X} faster"
+
+
+def fmt_target(row: Row) -> str:
+    if row.target is None:
+        return "—"
+    if row.kind == "time":
+        return f"≤ {row.target:.2f}{X}"
+    if row.unit == "batch":
+        return f"≥ {row.target:g}{X} throughput"
+    return f"≥ {row.target:g}{X} faster"
+
+
+def met(row: Row, value: float) -> str:
+    if row.target is None:
+        return "(info)"
+    ok = value <= row.target if row.kind == "time" else value >= row.target
+    return "met" if ok else "**not met**"
+
+
+def table(timings: dict[str, Timing]) -> str:
+    lines = [
+        "| Case | hoody_claims (median) | Peer | Peer (median) | Ratio | Target | |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for row in ROWS:
+        if row.ours not in timings or row.peer not in timings:
+            lines.append(f"| {row.case} | — | {row.peer_label} | — | not run | "
+                         f"{fmt_target(row)} | |")  # fmt: skip
+            continue
+        value = ratio(row, timings)
+        lines.append(
+            f"| {row.case} | {fmt_median(timings[row.ours], row.unit)} | {row.peer_label} | "
+            f"{fmt_median(timings[row.peer], row.unit)} | {fmt_ratio(row, value)} | "
+            f"{fmt_target(row)} | {met(row, value)} |"
+        )
+    return "\n".join(lines)
+
+
+def detail(timings: dict[str, Timing]) -> str:
+    lines = ["| Benchmark | Group | Median | IQR | Rounds | Timer |", "|---|---|---|---|---|---|"]
+    for t in sorted(timings.values(), key=lambda t: (t.group, t.name)):
+        lines.append(
+            f"| `{t.name}` | {t.group} | {fmt_time(t.median)} | {fmt_time(t.iqr)} | "
+            f"{t.rounds} | {t.extra.get('timer', '?')} |"
+        )
+    return "\n".join(lines)
+
+
+# -- the machine ----------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.lower().startswith(("model name", "hardware", "cpu model")):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def machine_line(timings: dict[str, Timing]) -> str:
+    backends = sorted({str(t.extra["backend"]) for t in timings.values() if "backend" in t.extra})
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    cores = f"{os.cpu_count()} cores" + (
+        f" ({usable} usable)" if usable is not None and usable != os.cpu_count() else ""
+    )
+    return (
+        f"Machine: {cpu_model()}, {cores}, {platform.system()} {platform.machine()}; "
+        f"{platform.python_implementation()} {platform.python_version()}; "
+        f"hoody_claims backend: {', '.join(backends) or 'unknown'}; "
+        f"PyNaCl {_version('pynacl')}, cryptography {_version('cryptography')}, "
+        f"PyJWT {_version('pyjwt')}, pyseto {_version('pyseto')}, "
+        f"pytest-benchmark {_version('pytest-benchmark')}."
+    )
+
+
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+def run_once(json_path: Path, args: argparse.Namespace) -> int:
+    cmd = [
+        sys.executable, "-m", "pytest", str(BENCH_FILE),
+        "-q", "-p", "no:cacheprovider",
+        f"--benchmark-json={json_path}",
+        f"--benchmark-max-time={args.max_time}",
+        f"--benchmark-min-rounds={args.min_rounds}",
+        "--benchmark-warmup=on",
+        "--benchmark-sort=name",
+        "--benchmark-columns=min,median,iqr,rounds",
+        *args.pytest_args,
+    ]  # fmt: skip
+    env = dict(os.environ, HOODY_BENCH_TIMER=args.timer)
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    if args.verbose or proc.returncode != 0:
+        print(proc.stdout, file=sys.stderr)
+    return proc.returncode
+
+
+def report(timings: dict[str, Timing], heading: str, extra: str = "") -> None:
+    print(f"### {heading}\n")
+    print(table(timings))
+    print()
+    print(machine_line(timings) + extra)
+    print()
+    print("<details><summary>All timings</summary>\n")
+    print(detail(timings))
+    print("\n</details>\n")
+
+
+def spread(runs: list[dict[str, Timing]]) -> str:
+    lines = [
+        "| Case | Peer | Ratio in each run | Target |",
+        "|---|---|---|---|",
+    ]
+    for row in ROWS:
+        values = [ratio(row, t) for t in runs if row.ours in t and row.peer in t]
+        shown = ", ".join(f"{v:.2f}" for v in values)
+        lines.append(f"| {row.case} | {row.peer_label} | {shown} | {fmt_target(row)} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=1, help="independent pytest runs (default 1)")
+    parser.add_argument(
+        "--timer",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="timer for the single-thread groups (verify-many is always wall clock)",
+    )
+    parser.add_argument("--max-time", type=float, default=2.0, help="seconds per benchmark")
+    parser.add_argument("--min-rounds", type=int, default=20)
+    parser.add_argument("--json-dir", type=Path, help="keep each run's JSON here")
+    parser.add_argument(
+        "--from",
+        dest="from_json",
+        type=Path,
+        nargs="+",
+        help="format existing --benchmark-json files instead of running",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's output")
+    parser.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
+    args = parser.parse_args(argv)
+
+    runs: list[dict[str, Timing]] = []
+    if args.from_json:
+        for i, path in enumerate(args.from_json, 1):
+            runs.append(load(path))
+            report(runs[-1], f"Run {i} ({path.name})")
+    else:
+        out_dir = args.json_dir or Path(tempfile.mkdtemp(prefix="hoody-bench-"))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for i in range(1, args.runs + 1):
+            path = out_dir / f"bench_core-{i}.json"
+            before = loadavg()
+            print(f"running benchmarks ({i}/{args.runs}) ...", file=sys.stderr, flush=True)
+            rc = run_once(path, args)
+            if rc != 0:
+                print(f"pytest failed (exit {rc})", file=sys.stderr)
+                return rc
+            runs.append(load(path))
+            note = (
+                f" Timer: {args.timer} clock for single-thread groups, wall clock for "
+                f"verify_many. Load average before/after: {before} / {loadavg()}."
+            )
+            report(runs[-1], f"Run {i} of {args.runs}", note)
+    if len(runs) > 1:
+        print("### Spread across runs (each ratio from one run)\n")
+        print(spread(runs))
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
