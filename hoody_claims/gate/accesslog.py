@@ -6,12 +6,21 @@ verified claim's ``sub``, nothing else from the request.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import time
-from typing import IO, Any
+from typing import IO
 
 __all__ = ["AccessLog", "Entry"]
+
+# json.dumps' own C escaper, ASCII output: a path with odd characters (even lone surrogates)
+# still makes a valid line that any file encoding can hold.
+_escape = json.encoder.encode_basestring_ascii
+
+
+def _str(value: str | None) -> str:
+    return "null" if value is None else _escape(value)
 
 
 class Entry:
@@ -31,9 +40,19 @@ class Entry:
 
 
 class AccessLog:
-    """Writes entries as JSON lines to stderr, a file, or nowhere (``"off"``)."""
+    """Writes entries as JSON lines to stderr, a file, or nowhere (``"off"``).
 
-    def __init__(self, target: str = "-", *, stream: IO[str] | None = None) -> None:
+    Inside a running event loop, lines are collected and written together at most
+    ``flush_interval`` seconds later (one write call for many requests, instead of one each);
+    :meth:`close` writes what is left. Outside a loop each line is written at once.
+    """
+
+    def __init__(
+        self, target: str = "-", *, stream: IO[str] | None = None, flush_interval: float = 0.1
+    ) -> None:
+        self._pending: list[str] = []
+        self._flush_handle: asyncio.Handle | None = None
+        self._flush_interval = flush_interval
         self._owned = False
         self._stream: IO[str] | None
         if stream is not None:
@@ -43,7 +62,7 @@ class AccessLog:
         elif target == "-":
             self._stream = sys.stderr
         else:
-            self._stream = open(target, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+            self._stream = open(target, "a", encoding="utf-8")  # noqa: SIM115
             self._owned = True
 
     @property
@@ -54,33 +73,46 @@ class AccessLog:
         """Log ``entry``; ``now`` is the ``time.perf_counter()`` the request finished at."""
         if self._stream is None:
             return
-        record: dict[str, Any] = {
-            "ts": round(time.time(), 3),
-            "method": entry.method,
-            "path": entry.path,
-            "status": entry.status,
-            "user": entry.user,
-            "latency_ms": round((now - entry.start) * 1000.0, 3),
-            "code": entry.code,
-            "client": entry.client,
-        }
+        # Built by hand (strings through json's own escaper): a third of json.dumps' cost on
+        # the per-request path, and the same JSON.
+        line = (
+            f'{{"ts":{time.time():.3f},"method":{_str(entry.method)},"path":{_str(entry.path)},'
+            f'"status":{int(entry.status)},"user":{_str(entry.user)},'
+            f'"latency_ms":{(now - entry.start) * 1000.0:.3f},"code":{_str(entry.code)},'
+            f'"client":{_str(entry.client)}'
+        )
         if entry.ws_close is not None:
-            record["ws_close"] = entry.ws_close
-        self._emit(record)
+            line += f',"ws_close":{int(entry.ws_close)}'
+        self._add(line + "}")
 
-    def event(self, event: str, **fields: Any) -> None:
-        """A line about the gate itself (started, stopping, ...), in the same format."""
-        if self._stream is not None:
-            self._emit({"ts": round(time.time(), 3), "event": event, **fields})
+    def _add(self, line: str) -> None:
+        self._pending.append(line)
+        if self._flush_handle is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                self.flush()
+                return
+            self._flush_handle = loop.call_later(self._flush_interval, self.flush)
 
-    def _emit(self, record: dict[str, Any]) -> None:
-        assert self._stream is not None
-        try:  # noqa: SIM105 - cheaper than contextlib.suppress on every request
-            self._stream.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+    def flush(self) -> None:
+        """Write the collected lines now."""
+        self._flush_handle = None
+        if not self._pending or self._stream is None:
+            self._pending.clear()
+            return
+        text = "\n".join(self._pending) + "\n"
+        self._pending.clear()
+        try:
+            self._stream.write(text)
+            self._stream.flush()
         except (OSError, ValueError):  # a closed or full log must not take requests down
             pass
 
     def close(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        self.flush()
         if self._owned and self._stream is not None:
             self._stream.close()
         self._stream = None

@@ -51,6 +51,13 @@ WS_HANDSHAKE = frozenset(
         "sec-websocket-accept",
     }
 )
+_DROP = (
+    HOP_BY_HOP
+    | _IDENTITY_LOWER
+    | {"content-length", "expect", "x-forwarded-proto", "x-forwarded-host"}
+)
+_DROP_WS = _DROP | WS_HANDSHAKE
+_DROP_RESPONSE = HOP_BY_HOP | {"content-length"}
 # Printable ASCII except "%": what a header value keeps as is; the rest is percent-encoded.
 _SAFE = "".join(chr(c) for c in range(0x20, 0x7F) if chr(c) != "%")
 
@@ -61,6 +68,8 @@ def header_value(text: str) -> str:
     Ordinary ids and types pass unchanged; a control character can never split a header, and
     the encoding is reversible (``%`` itself is encoded) so the upstream can recover the value.
     """
+    if text.isascii() and text.isprintable() and "%" not in text:
+        return text  # the usual case, without quote()'s cost on every request
     return quote(text, safe=_SAFE)
 
 
@@ -74,11 +83,11 @@ def identity_headers(claim: Claim) -> list[tuple[str, str]]:
     return out
 
 
-def _connection_tokens(headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> set[str]:
+def _connection_tokens(headers: CIMultiDictProxy[str] | CIMultiDict[str]) -> frozenset[str]:
     tokens: set[str] = set()
     for value in headers.getall("Connection", ()):
         tokens.update(t.strip().lower() for t in value.split(",") if t.strip())
-    return tokens
+    return frozenset(tokens)
 
 
 def upstream_request_headers(
@@ -101,12 +110,11 @@ def upstream_request_headers(
     and any identity header the client sent. Added: the identity of the verified claim and
     ``X-Forwarded-For`` (appended), ``-Proto`` and ``-Host`` (replaced unless trusted).
     """
-    drop = set(HOP_BY_HOP) | _connection_tokens(headers) | _IDENTITY_LOWER
-    drop |= {"content-length", "expect", "x-forwarded-proto", "x-forwarded-host"}
-    if websocket:
-        drop |= WS_HANDSHAKE
+    drop = _DROP_WS if websocket else _DROP
     if not preserve_host:
-        drop.add("host")
+        drop = drop | {"host"}
+    if "Connection" in headers:
+        drop = drop | _connection_tokens(headers)
     out: CIMultiDict[str] = CIMultiDict()
     prior_for: list[str] = []
     for name, value in strip_claim_headers(headers.items(), cookie_name):
@@ -131,7 +139,9 @@ def upstream_request_headers(
 
 def response_headers(headers: CIMultiDictProxy[str]) -> CIMultiDict[str]:
     """The upstream's response headers minus hop-by-hop fields and ``Content-Length``."""
-    drop = HOP_BY_HOP | _connection_tokens(headers) | {"content-length"}
+    drop = _DROP_RESPONSE
+    if "Connection" in headers:
+        drop = drop | _connection_tokens(headers)
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in headers.items():
         if name.lower() not in drop:
