@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import nacl.bindings
 import pytest
@@ -257,3 +258,46 @@ except BackendUnavailable as exc:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
     )
     assert out.returncode == 0 and out.stdout.strip() == "OK", out.stderr
+
+
+@pytest.mark.slow
+def test_wheel_installs_into_a_clean_venv_and_loads_native(tmp_path: Path) -> None:
+    """`pip wheel .` then a fresh venv: the native core must load there too."""
+    repo = Path(__file__).resolve().parent.parent
+    wheels = tmp_path / "wheels"
+
+    def run(*cmd: str | Path, cwd: Path = tmp_path) -> str:
+        done = subprocess.run(
+            [str(c) for c in cmd], capture_output=True, text=True, cwd=cwd, timeout=300
+        )
+        assert done.returncode == 0, f"{cmd}\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    # No build isolation: the build tools are already here, and fetching them
+    # again would only add time; the wheel itself is what is under test.
+    run(
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        repo,
+        "--no-deps",
+        "--no-build-isolation",
+        "-q",
+        "-w",
+        wheels,
+    )
+    (wheel,) = wheels.glob("hoody_claims-*.whl")
+    run(sys.executable, "-m", "venv", "--without-pip", tmp_path / "venv")
+    python = tmp_path / "venv" / "bin" / "python"
+    run(sys.executable, "-m", "pip", "--python", python, "install", "-q", wheel)
+    out = run(
+        python,
+        "-c",
+        "import hoody_claims, hoody_claims.native as n; "
+        "print(hoody_claims.__file__); print(hoody_claims.backend()); print(n.SODIUM_SOURCE)",
+    )
+    location, name, sodium = out.split("\n")[:3]
+    assert location.startswith(str(tmp_path / "venv")), location
+    assert name == "native", out
+    assert "nacl" in sodium, sodium
