@@ -9,23 +9,23 @@ from __future__ import annotations
 from typing import ClassVar
 
 __all__ = [
-    "HoodyClaimsError",
-    "MalformedClaim",
-    "UnknownKey",
-    "InvalidSignature",
+    "ERRORS_BY_CODE",
     "ClaimExpired",
     "ClaimNotYetValid",
+    "HoodyClaimsError",
+    "InvalidKeyDocument",
+    "InvalidSignature",
+    "KeyFetchFailed",
+    "MalformedClaim",
+    "MalformedSignatureHeader",
+    "PolicyDenied",
+    "SignatureMismatch",
+    "StaleSignature",
+    "UnknownKey",
+    "WrongAudience",
     "WrongClaimType",
     "WrongContainer",
     "WrongProject",
-    "WrongAudience",
-    "PolicyDenied",
-    "MalformedSignatureHeader",
-    "SignatureMismatch",
-    "StaleSignature",
-    "InvalidKeyDocument",
-    "KeyFetchFailed",
-    "ERRORS_BY_CODE",
 ]
 
 
