@@ -105,6 +105,11 @@ async def _client_body(request: web.BaseRequest, dog: Watchdog) -> AsyncIterator
         yield chunk
 
 
+def _stalled(request: web.BaseRequest, entry: Entry) -> None:
+    entry.code = "CLIENT_TIMEOUT"  # stopped sending its body, or stopped reading ours
+    _cut(request)
+
+
 def _cut(request: web.BaseRequest) -> None:
     transport = request.transport
     if transport is not None:
@@ -119,13 +124,19 @@ async def proxy_http(
     assert ctx.session is not None and cfg.upstream is not None
     url = upstream_url(cfg.upstream, request, cfg.query_param)
     headers = upstream_headers(ctx, request, claim)
-    dog = Watchdog(cfg.client_timeout, lambda: _cut(request))
+    dog = Watchdog(cfg.client_timeout, lambda: _stalled(request, entry))
 
     data: AsyncIterator[bytes] | None = None
     if request.body_exists:
         length = request.content_length
         if length is not None:
             headers["Content-Length"] = str(length)
+        if (
+            request.version >= (1, 1)
+            and request.headers.get("Expect", "").lower() == "100-continue"
+        ):
+            # admitted: the client may send its body now (a refused one never gets this)
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         data = _client_body(request, dog)
     try:
         upstream = await ctx.session.request(

@@ -13,6 +13,8 @@ import time
 import aiohttp
 import pytest
 
+from hoody_claims.testing import Issuer
+
 from .procs import CONTAINER, Gate, Upstream, child_env, start_gate
 
 pytestmark = pytest.mark.timeout(60)
@@ -175,3 +177,31 @@ def test_bad_configuration_exit_code_from_the_real_command() -> None:
     )
     assert proc.returncode == 2
     assert "no container id" in proc.stderr
+
+
+async def test_keys_fetched_from_the_api_and_refused_while_unavailable(
+    upstream: Upstream, issuer: Issuer, claim: str, tmp_path: os.PathLike[str]
+) -> None:
+    """The production path: --keys is the API base; keys are fetched off the event loop."""
+    hdr = {"Authorization": f"HoodyClaim {claim}"}
+    with issuer.serve() as api_base:
+        g = Gate(["--keys", api_base, "--cache-dir", str(tmp_path), "--container-id",
+                  CONTAINER, "--upstream", upstream.url])
+        try:
+            async with aiohttp.ClientSession() as s, s.get(g.url + "/echo/k", headers=hdr) as r:
+                assert r.status == 200
+        finally:
+            g.stop()
+    # nothing serves keys and nothing is cached: the gate still starts, and says 503
+    empty = os.path.join(tmp_path, "empty")
+    os.mkdir(empty)
+    g = Gate(["--keys", "http://127.0.0.1:9", "--cache-dir", empty, "--container-id",
+              CONTAINER, "--upstream", upstream.url])
+    try:
+        async with aiohttp.ClientSession() as s, s.get(g.url + "/echo/k", headers=hdr) as r:
+            assert r.status == 503
+            assert (await r.json())["code"] == "KEY_FETCH_FAILED"
+        async with aiohttp.ClientSession() as s, s.get(g.url + "/_hoody/health") as r:
+            assert r.status == 200
+    finally:
+        g.stop()

@@ -267,3 +267,55 @@ def test_header_too_large_is_refused(gate: Gate) -> None:
         sk.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n")
         answer = sk.recv(200)
     assert answer.split(b"\r\n")[0].split(b" ")[1] in (b"400", b"431"), answer
+
+
+def _raw_request(port: int, head: str) -> socket.socket:
+    sk = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sk.sendall(head.encode())
+    return sk
+
+
+def test_expect_100_continue_only_after_admission(gate: Gate, claim: str) -> None:
+    head = ("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+            "Expect: 100-continue\r\n{auth}\r\n")
+    with _raw_request(gate.port, head.format(auth=f"Authorization: HoodyClaim {claim}\r\n")) as sk:
+        assert sk.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        sk.sendall(b"hello")
+        answer = b""
+        while b'"sha256"' not in answer:
+            answer += sk.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 200 ") and b'"length": 5' in answer
+    with _raw_request(gate.port, head.format(auth="")) as sk:
+        assert sk.recv(100).startswith(b"HTTP/1.1 401 ")
+
+
+def test_client_that_stops_reading_is_cut_off(
+    upstream: Upstream, keys_file: str, claim: str
+) -> None:
+    g = start_gate(keys_file, "--upstream", upstream.url, "--client-timeout", "1")
+    try:
+        with _raw_request(g.port, f"GET /download?mb=50 HTTP/1.1\r\nHost: x\r\n"
+                                  f"Authorization: HoodyClaim {claim}\r\n\r\n") as sk:
+            sk.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            assert sk.recv(100).startswith(b"HTTP/1.1 200 ")
+            rec = g.wait_record(lambda r: r.get("path") == "/download", timeout=15)
+        assert rec["code"] == "CLIENT_TIMEOUT"
+    finally:
+        g.stop()
+
+
+def test_client_that_stalls_its_upload_is_cut_off(
+    upstream: Upstream, keys_file: str, claim: str
+) -> None:
+    g = start_gate(keys_file, "--upstream", upstream.url, "--client-timeout", "1")
+    try:
+        with _raw_request(g.port, f"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                                  f"Authorization: HoodyClaim {claim}\r\n\r\nonly-part") as sk:
+            started = time.monotonic()
+            while sk.recv(65536):  # whatever comes, the gate closes the connection
+                pass
+            assert time.monotonic() - started < 5
+        rec = g.wait_record(lambda r: r.get("path") == "/upload")
+        assert rec["code"] == "CLIENT_TIMEOUT"
+    finally:
+        g.stop()
