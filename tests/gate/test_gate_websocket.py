@@ -135,6 +135,17 @@ async def test_upstream_close_code_reaches_the_client(gate: Gate, claim: str) ->
         await ws.close()
 
 
+async def test_upstream_vanishing_closes_the_client_with_1014(gate: Gate, claim: str) -> None:
+    hdr = {"Authorization": f"HoodyClaim {claim}"}
+    async with aiohttp.ClientSession() as s:
+        ws = await s.ws_connect(gate.url + "/ws", headers=hdr)
+        await ws.send_str("vanish")
+        msg = await ws.receive(timeout=5)
+        assert msg.type is aiohttp.WSMsgType.CLOSE
+        assert msg.data == 1014  # bad gateway
+        await ws.close()
+
+
 async def test_claim_expiring_during_a_session_closes_with_4401(
     upstream: Upstream, keys_file: str, issuer: Issuer
 ) -> None:

@@ -17,7 +17,8 @@ Routes (all on 127.0.0.1):
   /stats            JSON of what /forever saw
   /ws               WebSocket echo: text/binary back, "close:CODE:REASON" closes with that code,
                     the close code the client sent is recorded for /stats; pings are answered
-                    by hand so the ping payload is echoed in the pong
+                    by hand so the ping payload is echoed in the pong; "vanish" drops the
+                    connection without a close frame
 """
 
 from __future__ import annotations
@@ -137,6 +138,10 @@ async def ws(request: web.Request) -> web.WebSocketResponse:
     STATS["ws_headers"] = list(request.headers.items())
     async for msg in sock:
         if msg.type is WSMsgType.TEXT:
+            if msg.data == "vanish":  # drop the TCP connection without a close frame
+                assert request.transport is not None
+                request.transport.abort()
+                break
             if msg.data.startswith("close:"):
                 _, code, reason = msg.data.split(":", 2)
                 await sock.close(code=int(code), message=reason.encode())
