@@ -15,7 +15,9 @@ measured in the same run against the same fast upstream — an nginx worker answ
 Each request carries a valid claim (``Authorization: HoodyClaim ...``); the gate writes its
 access log to a file, as a deployment would. Each configuration runs at ``--connections``
 (default 50) and, to show per-request overhead without queueing, at 1 connection. Ratios are
-against nginx proxy (throughput) and direct (added median latency). Not part of the test suite.
+against nginx proxy (throughput) and direct (added median latency). The CPU per request of
+the proxy under test is read from /proc: it stays meaningful when other work shares the
+machine. Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -47,6 +49,35 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    cpu_us_per_req: float | None = None  # CPU of the proxy under test (user+sys), per request
+
+
+def _family(pids: list[int]) -> list[int]:
+    """``pids`` and their direct children (nginx workers, gate workers)."""
+    out = list(pids)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid in pids:
+                out.append(int(entry))
+    return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in _family(pids):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        except (OSError, ValueError, IndexError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -144,7 +175,8 @@ def wrk(url: str, header: str, connections: int, duration: float, name: str) -> 
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if m:
         errors += sum(int(x) for x in m.groups())
-    return Result(name, connections, rps, lat[50], lat[99], errors)
+    m = re.search(r"(\d+) requests in", out)
+    return Result(name, connections, rps, lat[50], lat[99], errors, int(m.group(1)) if m else 0)
 
 
 def main() -> int:
@@ -184,33 +216,39 @@ def main() -> int:
         wait_port(port, p, "gate")
         return p
 
-    def measure(name: str, url: str) -> None:
-        wrk(url, header, args.connections, 2, name)  # warm-up: connections, caches, JIT-less
+    def measure(name: str, url: str, watch: list[subprocess.Popen[bytes]]) -> None:
+        wrk(url, header, args.connections, 2, name)  # warm-up: connections, caches
         levels = [args.connections] if args.no_single else [args.connections, 1]
+        pids = [p.pid for p in watch]
         for c in levels:
+            before = cpu_seconds(pids)
             r = wrk(url, header, c, args.duration, name)
+            if pids and r.requests:
+                r.cpu_us_per_req = (cpu_seconds(pids) - before) / r.requests * 1e6
             results.append(r)
+            cpu = f"{r.cpu_us_per_req:6.0f} us CPU/req" if r.cpu_us_per_req else ""
             print(f"  {name:<28} c={c:<3} {r.rps:>9.0f} req/s  p50 {r.p50_ms:7.3f} ms  "
-                  f"p99 {r.p99_ms:7.3f} ms  errors {r.errors}", flush=True)
+                  f"p99 {r.p99_ms:7.3f} ms  errors {r.errors}  {cpu}", flush=True)
 
     try:
         up = free_port()
-        nginx_start("upstream", f"""    server {{ listen 127.0.0.1:{up};
+        upstream = nginx_start("upstream", f"""    server {{ listen 127.0.0.1:{up};
         location / {{ default_type text/plain; return 200 "ok\\n"; }} }}""", 1, up)
-        measure("direct", f"http://127.0.0.1:{up}/")
+        measure("direct", f"http://127.0.0.1:{up}/", [upstream])
 
         px = free_port()
         p = nginx_start("proxy", f"""    upstream app {{ server 127.0.0.1:{up}; keepalive 64; }}
     server {{ listen 127.0.0.1:{px};
         location / {{ proxy_pass http://app; proxy_http_version 1.1;
                      proxy_set_header Connection ""; }} }}""", 2, px)
-        measure("nginx proxy (2 workers)", f"http://127.0.0.1:{px}/")
+        measure("nginx proxy (2 workers)", f"http://127.0.0.1:{px}/", [p])
         procs.stop(p)
 
         for workers in (1, 2):
             gp = free_port()
             p = gate_start(gp, "--upstream", f"http://127.0.0.1:{up}", "--workers", str(workers))
-            measure(f"gate ({workers} worker{'s' * (workers > 1)})", f"http://127.0.0.1:{gp}/")
+            measure(f"gate ({workers} worker{'s' * (workers > 1)})", f"http://127.0.0.1:{gp}/",
+                    [p])
             procs.stop(p)
 
         site = (ROOT / "docs" / "gate" / "nginx-forward-auth.conf").read_text()
@@ -221,7 +259,7 @@ def main() -> int:
                     .replace("127.0.0.1:7681", f"127.0.0.1:{up}")
                     .replace("listen 127.0.0.1:8080", f"listen 127.0.0.1:{fx}"))
             n = nginx_start(f"fwd{workers}", body, 2, fx)
-            measure(f"nginx + fwd-auth ({workers}w gate)", f"http://127.0.0.1:{fx}/")
+            measure(f"nginx + fwd-auth ({workers}w gate)", f"http://127.0.0.1:{fx}/", [n, g])
             procs.stop(n)
             procs.stop(g)
     finally:
@@ -243,12 +281,15 @@ def report(results: list[Result], conns: int) -> None:
         direct = pick("direct", c)
         print(f"\n{c} connection{'s' * (c > 1)}:")
         print(f"{'configuration':<30}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}"
-              f"{'vs nginx proxy':>16}{'p50 added ms':>14}{'errors':>8}")
+              f"{'vs nginx proxy':>16}{'p50 added ms':>14}{'CPU us/req':>12}{'errors':>8}")
         for r in (r for r in results if r.connections == c):
             ratio = f"{r.rps / ref.rps * 100:.0f}%" if ref else "-"
             added = f"{r.p50_ms - direct.p50_ms:+.3f}" if direct else "-"
+            cpu = f"{r.cpu_us_per_req:.0f}" if r.cpu_us_per_req else "-"
             print(f"{r.name:<30}{r.rps:>10.0f}{r.p50_ms:>9.3f}{r.p99_ms:>9.3f}{ratio:>16}"
-                  f"{added:>14}{r.errors:>8}")
+                  f"{added:>14}{cpu:>12}{r.errors:>8}")
+    print("\nCPU us/req: user+sys CPU of the process(es) under test (for direct: the upstream; "
+          "for nginx + fwd-auth: nginx and the gate together) per request, from /proc.")
 
 
 if __name__ == "__main__":

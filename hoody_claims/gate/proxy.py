@@ -26,7 +26,8 @@ from .headers import identity_headers, response_headers, upstream_request_header
 
 __all__ = ["ClientStalled", "Watchdog", "proxy_http", "upstream_headers", "upstream_url"]
 
-_CHUNK = 64 * 1024
+#: Bodies up to this size (with a Content-Length) are passed in one piece, not streamed.
+_SMALL_BODY = 64 * 1024
 
 
 class ClientStalled(Exception):
@@ -162,15 +163,32 @@ async def proxy_http(
         return error_response(502, "UPSTREAM_UNAVAILABLE", _describe(exc))
 
     try:
+        chunked = "chunked" in upstream.headers.get("Transfer-Encoding", "").lower()
+        length = None if chunked else upstream.content_length
+        entry.status = upstream.status
+        if (
+            length is not None
+            and 0 < length <= _SMALL_BODY
+            and request.method != "HEAD"
+            and upstream.status not in (204, 304)
+        ):
+            # A small body of known size: take it whole and send head and body in one write
+            # (a streamed response sends its head at once, on its own).
+            try:
+                body = await upstream.read()
+            except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                entry.code = "UPSTREAM_BROKEN"  # nothing sent yet: a clean 502 is possible
+                return error_response(502, "UPSTREAM_BROKEN",
+                                      "the upstream broke off its answer")
+            return web.Response(status=upstream.status, reason=upstream.reason,
+                                headers=response_headers(upstream.headers), body=body)
         resp = web.StreamResponse(
             status=upstream.status,
             reason=upstream.reason,
             headers=response_headers(upstream.headers),
         )
-        chunked = "chunked" in upstream.headers.get("Transfer-Encoding", "").lower()
-        if upstream.content_length is not None and not chunked:
-            resp.content_length = upstream.content_length
-        entry.status = upstream.status
+        if length is not None:
+            resp.content_length = length
         await resp.prepare(request)
         content = upstream.content
         while True:
