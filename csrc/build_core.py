@@ -1,7 +1,8 @@
 """cffi (API mode) builder for ``hoody_claims._hoody_core``.
 
-Used by setup.py through ``cffi_modules``; also runnable by hand
-(``python csrc/build_core.py``) to build the module in place.
+Used by setup.py through ``cffi_modules``. To rebuild in place while
+developing: ``python setup.py build_ext --inplace`` (or ``pip install -e .``).
+Running this file compiles into ``build/cffi/`` only, to check the build.
 
 The declarations come from the marked block of ``hoody_core.h`` so the header
 stays the single source of truth; cffi then checks them against the real
@@ -54,4 +55,4 @@ ffibuilder.set_source(
 )
 
 if __name__ == "__main__":
-    ffibuilder.compile(verbose=True)
+    ffibuilder.compile(tmpdir=os.path.join(_HERE, os.pardir, "build", "cffi"), verbose=True)

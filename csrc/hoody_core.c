@@ -231,9 +231,10 @@ static int hc_hexval(uchar c)
     return -1;
 }
 
-int hc_hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen)
+int hc_hex_decode(const char *in, size_t inlen, char *out, size_t outlen)
 {
     const uchar *s = (const uchar *) in;
+    uchar *o = (uchar *) out;
     size_t i;
 
     if ((in == NULL && inlen != 0) || (out == NULL && outlen != 0)) {
@@ -242,13 +243,15 @@ int hc_hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outle
     if (inlen % 2 != 0 || inlen / 2 != outlen) {
         return HC_E_HEX_LENGTH;
     }
-    for (i = 0; i < inlen; i++) {
-        if (hc_hexval(s[i]) < 0) {
+    /* One pass; a bad digit anywhere refuses the whole input, and the
+     * partial output is then unspecified. */
+    for (i = 0; i < outlen; i++) {
+        int hi = hc_hexval(s[2 * i]);
+        int lo = hc_hexval(s[2 * i + 1]);
+        if ((hi | lo) < 0) {
             return HC_E_HEX_CHAR;
         }
-    }
-    for (i = 0; i < outlen; i++) {
-        out[i] = (uchar) ((hc_hexval(s[2 * i]) << 4) | hc_hexval(s[2 * i + 1]));
+        o[i] = (uchar) ((hi << 4) | lo);
     }
     return HC_OK;
 }
@@ -300,10 +303,10 @@ static int hc_b64val(uchar c, int *cls)
  * reported does not depend on where in the string the faults sit (the
  * pure-Python twin in encoding.py reports the same one).
  */
-int hc_b64_decode(const char *in, size_t inlen, unsigned char *out, size_t cap,
-                  size_t *outlen)
+int hc_b64_decode(const char *in, size_t inlen, char *out_, size_t cap, size_t *outlen)
 {
     const uchar *s = (const uchar *) in;
+    uchar *out = (uchar *) out_;
     size_t npad = 0;
     size_t core;
     size_t rem;
@@ -832,7 +835,7 @@ static void hc_note_value(hc_parser *p, int is_string, size_t off, size_t len, i
     p->seen[p->pending] = is_string ? SEEN_STRING : SEEN_OTHER;
     p->spans[p->pending].off = off;
     p->spans[p->pending].len = len;
-    p->spans[p->pending].escaped = escaped;
+    p->spans[p->pending].escaped = (size_t) escaped;
     p->pending = FIELD_NONE;
 }
 
@@ -1055,8 +1058,8 @@ int hc_claim_split(const char *buf, size_t len, hc_claim_parts *out)
     return HC_OK;
 }
 
-int hc_payload_decode(const char *b64, size_t len, unsigned char *out, size_t cap,
-                      size_t *outlen, int max_depth)
+int hc_payload_decode(const char *b64, size_t len, char *out, size_t cap, size_t *outlen,
+                      int max_depth)
 {
     hc_parser p;
     int rc;
@@ -1068,7 +1071,7 @@ int hc_payload_decode(const char *b64, size_t len, unsigned char *out, size_t ca
     if (rc != HC_OK) {
         return rc;
     }
-    hc_parser_init(&p, out != NULL ? out : hc_empty, *outlen, max_depth);
+    hc_parser_init(&p, out != NULL ? (const uchar *) out : hc_empty, *outlen, max_depth);
     rc = hc_check_text(&p);
     hc_parser_free(&p);
     if (rc != HC_OK) {

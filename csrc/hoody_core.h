@@ -9,7 +9,8 @@
  *
  * Every function is reentrant and thread-safe; the only process-wide state
  * is the verify function pointer set by hc_init().  All byte inputs are
- * (pointer, length) pairs and never need a terminating NUL.
+ * (pointer, length) pairs and never need a terminating NUL; byte buffers are
+ * char * (the type cffi maps to Python bytes both ways).
  *
  * The block between HC_CDEF_BEGIN and HC_CDEF_END is fed verbatim to cffi's
  * cdef(), so it must stay plain declarations (no #if, no macros with
@@ -70,11 +71,13 @@ enum hc_status {
 /* hc_verify_batch never starts more threads than this. */
 #define HC_MAX_THREADS 64
 
-/* The contents of one JSON string (between its quotes) inside a buffer. */
+/* The contents of one JSON string (between its quotes) inside a buffer.
+ * Every member is a size_t, so hc_claim_parts can also be read as size_t[9]
+ * (the Python wrapper does, to fetch all of it in one call). */
 typedef struct hc_span {
     size_t off;      /* offset of the first byte after the opening quote */
     size_t len;      /* bytes up to the closing quote */
-    int escaped;     /* 1 when the contents hold a backslash escape */
+    size_t escaped;  /* 1 when the contents hold a backslash escape */
 } hc_span;
 
 typedef struct hc_claim_parts {
@@ -105,12 +108,11 @@ int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *o
                     const char *sigs, const char *pks, unsigned char *results, int nthreads);
 
 /* Exactly 2 * outlen hex digits (either case) into outlen bytes. */
-int hc_hex_decode(const char *in, size_t inlen, unsigned char *out, size_t outlen);
+int hc_hex_decode(const char *in, size_t inlen, char *out, size_t outlen);
 
 /* Strict base64 (standard or url-safe alphabet, optional correct padding,
  * zero pad bits).  *outlen receives the decoded size. */
-int hc_b64_decode(const char *in, size_t inlen, unsigned char *out, size_t cap,
-                  size_t *outlen);
+int hc_b64_decode(const char *in, size_t inlen, char *out, size_t cap, size_t *outlen);
 
 /* Strict RFC 8259 JSON text check (see the error codes); max_depth counts
  * objects and arrays, a top-level container being depth 1. */
@@ -122,8 +124,8 @@ int hc_claim_split(const char *buf, size_t len, hc_claim_parts *out);
 
 /* Strict base64 decode into out, then hc_json_check of the result, which
  * must be an object. */
-int hc_payload_decode(const char *b64, size_t len, unsigned char *out, size_t cap,
-                      size_t *outlen, int max_depth);
+int hc_payload_decode(const char *b64, size_t len, char *out, size_t cap, size_t *outlen,
+                      int max_depth);
 
 /* HC_CDEF_END */
 

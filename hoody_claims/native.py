@@ -20,7 +20,7 @@ import ctypes.util
 from collections.abc import Sequence
 from typing import Any
 
-from .encoding import CodecError, reason_for_code
+from .encoding import E_HEX_LENGTH, CodecError, reason_for_code
 from .strict_json import DEFAULT_MAX_DEPTH, finish_claim_field, finish_payload, loads_checked
 
 __all__ = [
@@ -107,14 +107,41 @@ except Exception as exc:  # any failure only means "use another backend"
     LOAD_ERROR = f"{type(exc).__name__}: {exc}"
     SODIUM_SOURCE = ""
 
+# The hot wrappers below run a few times per claim next to a ~70 us verify:
+# C functions and cdata types are bound once here (immutable references), so
+# a call costs no attribute lookups or C type parsing.
+if AVAILABLE:
+    _new = _ffi.new
+    _unpack = _ffi.unpack
+    _UCHARS = _ffi.typeof("unsigned char[]")
+    _CHARS = _ffi.typeof("char[]")
+    _SIZE_P = _ffi.typeof("size_t *")
+    _SIZES9 = _ffi.typeof("size_t[9]")
+    _PARTS_P = _ffi.typeof("hc_claim_parts *")
+    _cast = _ffi.cast
+    _hc_verify = _lib.hc_verify
+    _hc_verify_parts = _lib.hc_verify_parts
+    _hc_verify_batch = _lib.hc_verify_batch
+    _hc_hex_decode = _lib.hc_hex_decode
+    _hc_b64_decode = _lib.hc_b64_decode
+    _hc_json_check = _lib.hc_json_check
+    _hc_claim_split = _lib.hc_claim_split
+    _hc_payload_decode = _lib.hc_payload_decode
+    _E_NOMEM = _lib.HC_E_NOMEM
+    _DEPTH_LIMIT = _lib.HC_JSON_DEPTH_LIMIT
+    if _ffi.sizeof("hc_claim_parts") != 9 * _ffi.sizeof("size_t"):
+        raise ImportError("hc_claim_parts is not laid out as size_t[9]")
+
 
 def _fail(code: int) -> CodecError:
-    if code == _lib.HC_E_NOMEM:
+    if code == _E_NOMEM:
         raise MemoryError("hoody_claims native core: out of memory")
     return CodecError(reason_for_code(code))
 
 
 def _as_bytes(text: str | bytes | bytearray | memoryview) -> bytes:
+    if type(text) is bytes:
+        return text
     if isinstance(text, str):
         # surrogatepass keeps a lone surrogate as bytes the decoders refuse,
         # rather than raising a different error than the Python codecs.
@@ -126,17 +153,17 @@ def verify(sig: bytes, msg: bytes, pk: bytes) -> bool:
     """Ed25519 (libsodium rules) over ``msg``; False for any bad input."""
     if len(sig) != 64 or len(pk) != 32:
         return False
-    return bool(_lib.hc_verify(sig, msg, len(msg), pk))
+    return bool(_hc_verify(sig, msg, len(msg), pk) == 1)
 
 
 def verify_parts(sig: bytes, prefix: bytes, body: bytes, pk: bytes) -> bool:
     """Ed25519 over ``prefix + body``, joined in C without the GIL."""
     if len(sig) != 64 or len(pk) != 32:
         return False
-    rc = _lib.hc_verify_parts(sig, prefix, len(prefix), body, len(body), pk)
+    rc = _hc_verify_parts(sig, prefix, len(prefix), body, len(body), pk)
     if rc < 0:
         raise MemoryError("hoody_claims native core: out of memory")
-    return bool(rc)
+    return bool(rc == 1)
 
 
 def verify_batch(
@@ -161,23 +188,23 @@ def verify_batch(
         pos += len(m)
         offsets[j + 1] = pos
     blob = b"".join(msgs)
-    sigs = b"".join(triples[i][1] for i in keep)
-    pks = b"".join(triples[i][2] for i in keep)
-    results = _ffi.new("unsigned char[]", len(keep))
-    rc = _lib.hc_verify_batch(
+    sigs = b"".join(bytes(triples[i][1]) for i in keep)
+    pks = b"".join(bytes(triples[i][2]) for i in keep)
+    results = _new(_UCHARS, len(keep))
+    rc = _hc_verify_batch(
         len(keep),
         blob,
         len(blob),
-        _ffi.new("size_t[]", offsets),
+        _new("size_t[]", offsets),
         sigs,
         pks,
         results,
         0 if threads is None else max(1, threads),
     )
-    if rc != _lib.HC_OK:
+    if rc != 0:
         raise RuntimeError(f"hoody_claims native core: batch verify failed (code {rc})")
-    for j, i in enumerate(keep):
-        out[i] = results[j] == 1
+    for j, ok in enumerate(_unpack(results, len(keep))):
+        out[keep[j]] = ok == 1
     return out
 
 
@@ -185,33 +212,33 @@ def decode_hex(text: str | bytes, nbytes: int) -> bytes:
     """Exactly ``2 * nbytes`` hex digits, either case, nothing else."""
     data = _as_bytes(text)
     if nbytes < 0 or len(data) != 2 * nbytes:
-        raise CodecError(reason_for_code(_lib.HC_E_HEX_LENGTH))
-    out = _ffi.new("unsigned char[]", max(nbytes, 1))
-    rc = _lib.hc_hex_decode(data, len(data), out, nbytes)
-    if rc != _lib.HC_OK:
+        raise _fail(E_HEX_LENGTH)
+    out = _new(_CHARS, nbytes or 1)
+    rc = _hc_hex_decode(data, len(data), out, nbytes)
+    if rc:
         raise _fail(rc)
-    return bytes(_ffi.buffer(out, nbytes))
+    return _unpack(out, nbytes)  # type: ignore[no-any-return]
 
 
 def decode_b64(text: str | bytes) -> bytes:
     """Strict base64 (SPEC section 2 step 4), standard or url-safe alphabet."""
     data = _as_bytes(text)
     cap = len(data) // 4 * 3 + 3
-    out = _ffi.new("unsigned char[]", cap)
-    outlen = _ffi.new("size_t *")
-    rc = _lib.hc_b64_decode(data, len(data), out, cap, outlen)
-    if rc != _lib.HC_OK:
+    out = _new(_CHARS, cap)
+    outlen = _new(_SIZE_P)
+    rc = _hc_b64_decode(data, len(data), out, cap, outlen)
+    if rc:
         raise _fail(rc)
-    return bytes(_ffi.buffer(out, outlen[0]))
+    return _unpack(out, outlen[0])  # type: ignore[no-any-return]
 
 
 def loads_strict(data: str | bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
     """Strict JSON, checked in C then parsed by :func:`json.loads`."""
     raw = _as_bytes(data)
-    if not 0 <= max_depth <= _lib.HC_JSON_DEPTH_LIMIT:
-        raise ValueError(f"max_depth must be between 0 and {_lib.HC_JSON_DEPTH_LIMIT}")
-    rc = _lib.hc_json_check(raw, len(raw), max_depth)
-    if rc != _lib.HC_OK:
+    if not 0 <= max_depth <= _DEPTH_LIMIT:
+        raise ValueError(f"max_depth must be between 0 and {_DEPTH_LIMIT}")
+    rc = _hc_json_check(raw, len(raw), max_depth)
+    if rc:
         raise _fail(rc)
     return loads_checked(raw.decode("utf-8"))
 
@@ -219,21 +246,21 @@ def loads_strict(data: str | bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> Any:
 def split_claim(text: str | bytes) -> tuple[str, str, str]:
     """``(kid, payload_b64, signature_hex)`` of a claim object's JSON text."""
     raw = _as_bytes(text)
-    parts = _ffi.new("hc_claim_parts *")
-    rc = _lib.hc_claim_split(raw, len(raw), parts)
-    if rc != _lib.HC_OK:
+    spans = _new(_SIZES9)
+    rc = _hc_claim_split(raw, len(raw), _cast(_PARTS_P, spans))
+    if rc:
         raise _fail(rc)
+    k_off, k_len, k_esc, p_off, p_len, p_esc, s_off, s_len, s_esc = _unpack(spans, 9)
     return (
-        _field(raw, parts.kid),
-        _field(raw, parts.payload_b64),
-        _field(raw, parts.signature_hex),
+        _field(raw, k_off, k_len, k_esc),
+        _field(raw, p_off, p_len, p_esc),
+        _field(raw, s_off, s_len, s_esc),
     )
 
 
-def _field(raw: bytes, span: Any) -> str:
-    off: int = span.off
-    end: int = off + span.len
-    if span.escaped:
+def _field(raw: bytes, off: int, length: int, escaped: int) -> str:
+    end = off + length
+    if escaped:
         return finish_claim_field(raw[off - 1 : end + 1])
     return raw[off:end].decode("utf-8")
 
@@ -242,9 +269,9 @@ def decode_payload(payload_b64: str | bytes) -> dict[str, Any]:
     """Decode a claim payload: strict base64 of strict JSON that is an object."""
     data = _as_bytes(payload_b64)
     cap = len(data) // 4 * 3 + 3
-    out = _ffi.new("unsigned char[]", cap)
-    outlen = _ffi.new("size_t *")
-    rc = _lib.hc_payload_decode(data, len(data), out, cap, outlen, DEFAULT_MAX_DEPTH)
-    if rc != _lib.HC_OK:
+    out = _new(_CHARS, cap)
+    outlen = _new(_SIZE_P)
+    rc = _hc_payload_decode(data, len(data), out, cap, outlen, DEFAULT_MAX_DEPTH)
+    if rc:
         raise _fail(rc)
-    return finish_payload(_ffi.buffer(out, outlen[0])[:].decode("utf-8"))
+    return finish_payload(_unpack(out, outlen[0]).decode("utf-8"))

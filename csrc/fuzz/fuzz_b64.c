@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int ok;
 
     FUZZ_CHECK(out != NULL && ref != NULL);
-    rc = hc_b64_decode(in, size, out, cap, &outlen);
+    rc = hc_b64_decode(in, size, (char *) out, cap, &outlen);
     FUZZ_CHECK(fuzz_known_status(rc) && rc != HC_E_OUTPUT_SPACE);
     ok = ref_decode(STD, in, size, ref, &reflen) || ref_decode(URL, in, size, ref, &reflen);
     FUZZ_CHECK((rc == HC_OK) == ok);
@@ -75,9 +75,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         unsigned char *exact = malloc(outlen == 0 ? 1 : outlen);
         size_t n2 = 0;
         FUZZ_CHECK(exact != NULL);
-        FUZZ_CHECK(hc_b64_decode(in, size, exact, outlen, &n2) == HC_OK && n2 == outlen);
+        FUZZ_CHECK(hc_b64_decode(in, size, (char *) exact, outlen, &n2) == HC_OK && n2 == outlen);
         if (outlen > 0) {
-            FUZZ_CHECK(hc_b64_decode(in, size, exact, outlen - 1, &n2) == HC_E_OUTPUT_SPACE);
+            FUZZ_CHECK(hc_b64_decode(in, size, (char *) exact, outlen - 1, &n2) == HC_E_OUTPUT_SPACE);
         }
         free(exact);
     }

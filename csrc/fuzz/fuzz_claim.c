@@ -7,7 +7,7 @@ static void check_span(const char *buf, size_t n, const hc_span *s)
     FUZZ_CHECK(s->off >= 1 && s->off <= n && s->len <= n - s->off);
     FUZZ_CHECK(buf[s->off - 1] == '"');
     FUZZ_CHECK(s->off + s->len < n && buf[s->off + s->len] == '"');
-    FUZZ_CHECK(s->escaped == (memchr(buf + s->off, '\\', s->len) != NULL));
+    FUZZ_CHECK(s->escaped == (size_t) (memchr(buf + s->off, '\\', s->len) != NULL));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int ok = size == 2 * outlen;
 
         FUZZ_CHECK(out != NULL);
-        rc = hc_hex_decode(in, size, out, outlen);
+        rc = hc_hex_decode(in, size, (char *) out, outlen);
         FUZZ_CHECK(fuzz_known_status(rc));
         for (size_t i = 0; ok && i < size; i++) {
             ok = ref_nibble(in[i]) >= 0;

@@ -24,9 +24,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     out = malloc(cap);
     plain = malloc(cap);
     FUZZ_CHECK(out != NULL && plain != NULL);
-    rc = hc_payload_decode(in, size - 1, out, cap, &outlen, depth);
+    rc = hc_payload_decode(in, size - 1, (char *) out, cap, &outlen, depth);
     FUZZ_CHECK(fuzz_known_status(rc) && rc != HC_E_ARG && rc != HC_E_OUTPUT_SPACE);
-    rc_b64 = hc_b64_decode(in, size - 1, plain, cap, &plainlen);
+    rc_b64 = hc_b64_decode(in, size - 1, (char *) plain, cap, &plainlen);
     if (rc_b64 != HC_OK) {
         FUZZ_CHECK(rc == rc_b64);
     } else {
@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             unsigned char *small = malloc(plainlen - 1 == 0 ? 1 : plainlen - 1);
             size_t n2 = 0;
             FUZZ_CHECK(small != NULL);
-            FUZZ_CHECK(hc_payload_decode(in, size - 1, small, plainlen - 1, &n2, depth) ==
+            FUZZ_CHECK(hc_payload_decode(in, size - 1, (char *) small, plainlen - 1, &n2, depth) ==
                        HC_E_OUTPUT_SPACE);
             free(small);
         }
