@@ -400,7 +400,16 @@ static int hc_utf8_valid(const uchar *s, size_t n)
         uchar hi = 0xBF;
 
         if (c < 0x80) {
+            uint64_t w;
             i++;
+            /* JSON text is mostly ASCII: skip it eight bytes at a time. */
+            while (n - i >= 8) {
+                memcpy(&w, s + i, 8);
+                if (w & UINT64_C(0x8080808080808080)) {
+                    break;
+                }
+                i += 8;
+            }
             continue;
         }
         if (c >= 0xC2 && c <= 0xDF) {
@@ -579,6 +588,14 @@ static int hc_key_cmp(const hc_key *a, const hc_key *b)
     }
 }
 
+static int hc_key_eq(const hc_key *a, const hc_key *b)
+{
+    if (!a->escaped && !b->escaped) {
+        return a->len == b->len && (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
+    }
+    return hc_key_cmp(a, b) == 0;
+}
+
 static int hc_key_qcmp(const void *a, const void *b)
 {
     return hc_key_cmp(a, b);
@@ -587,7 +604,7 @@ static int hc_key_qcmp(const void *a, const void *b)
 static int hc_key_is(const hc_key *k, const char *name)
 {
     hc_key lit = {(const uchar *) name, strlen(name), 0};
-    return hc_key_cmp(k, &lit) == 0;
+    return hc_key_eq(k, &lit);
 }
 
 enum { FIELD_NONE = -1, FIELD_KID = 0, FIELD_PAYLOAD = 1, FIELD_SIG = 2 };
@@ -682,7 +699,7 @@ static int hc_has_duplicate(hc_key *keys, size_t count)
     if (count <= 8) {
         for (size_t a = 0; a < count; a++) {
             for (size_t b = a + 1; b < count; b++) {
-                if (hc_key_cmp(&keys[a], &keys[b]) == 0) {
+                if (hc_key_eq(&keys[a], &keys[b])) {
                     return 1;
                 }
             }
@@ -691,7 +708,7 @@ static int hc_has_duplicate(hc_key *keys, size_t count)
     }
     qsort(keys, count, sizeof(hc_key), hc_key_qcmp);
     for (size_t a = 0; a + 1 < count; a++) {
-        if (hc_key_cmp(&keys[a], &keys[a + 1]) == 0) {
+        if (hc_key_eq(&keys[a], &keys[a + 1])) {
             return 1;
         }
     }
@@ -724,6 +741,21 @@ static int hc_match(hc_parser *p, const char *lit)
     return 1;
 }
 
+#define HC_ONES UINT64_C(0x0101010101010101)
+#define HC_HIGHS UINT64_C(0x8080808080808080)
+
+/* Whether none of the 8 bytes of w is '"', '\\' or below 0x20: the
+ * "has a zero byte" / "has a byte less than n" word tricks, which are exact
+ * as a yes/no answer (n <= 128). */
+static int hc_plain8(uint64_t w)
+{
+    uint64_t quote = w ^ (HC_ONES * '"');
+    uint64_t slash = w ^ (HC_ONES * '\\');
+    uint64_t hits = ((quote - HC_ONES) & ~quote) | ((slash - HC_ONES) & ~slash) |
+                    ((w - HC_ONES * 0x20) & ~w);
+    return (hits & HC_HIGHS) == 0;
+}
+
 /* p->i is on the opening quote.  On success p->i is past the closing quote
  * and off, len, escaped describe the contents. */
 static int hc_parse_string(hc_parser *p, size_t *off, size_t *len, int *escaped)
@@ -744,7 +776,15 @@ static int hc_parse_string(hc_parser *p, size_t *off, size_t *len, int *escaped)
             return HC_E_JSON_CONTROL;
         }
         if (c != '\\') {
+            uint64_t w;
             i++;
+            while (p->n - i >= 8) {
+                memcpy(&w, p->s + i, 8);
+                if (!hc_plain8(w)) {
+                    break;
+                }
+                i += 8;
+            }
             continue;
         }
         esc = 1;

@@ -526,3 +526,18 @@ def test_depth_boundaries_agree(limit: int) -> None:
                 outcome(native.loads_strict, text, limit),
                 outcome(strict_json.loads_strict, text, limit),
             )
+
+
+@pytest.mark.parametrize("special", [b'"', b"\\", b"\\n", b"\x00", b"\x1f", b"\x7f", b"\xc3\xa9"])
+def test_every_position_of_a_special_byte_in_long_strings(special: bytes) -> None:
+    # The C string scanner skips eight plain bytes at a time: put the byte
+    # that must stop it at every offset of runs around that stride.
+    for size in range(0, 42):
+        for pos in range(size + 1):
+            body = b"a" * pos + special + b"b" * (size - pos)
+            for text in (b'"' + body + b'"', b'{"' + body + b'":1}', b'["x", "' + body + b'"]'):
+                same(
+                    outcome(native.loads_strict, text),
+                    outcome(strict_json.loads_strict, text),
+                    reasons=False,
+                )
