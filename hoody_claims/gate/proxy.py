@@ -178,6 +178,7 @@ async def proxy_http(
                 body = await upstream.read()
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
                 entry.code = "UPSTREAM_BROKEN"  # nothing sent yet: a clean 502 is possible
+                entry.status = 502
                 return error_response(502, "UPSTREAM_BROKEN",
                                       "the upstream broke off its answer")
             return web.Response(status=upstream.status, reason=upstream.reason,

@@ -101,7 +101,8 @@ class _Handler:
             resp = await self._dispatch(request, entry)
             return resp
         except asyncio.CancelledError:
-            entry.code = entry.code or "CLIENT_CLOSED"
+            # the client went away, or the drain time after SIGTERM ran out
+            entry.code = entry.code or ("SHUTDOWN" if self.ctx.stopping else "CLIENT_CLOSED")
             raise
         except (ConnectionResetError, aiohttp.ClientConnectionResetError):
             entry.code = entry.code or "CLIENT_CLOSED"

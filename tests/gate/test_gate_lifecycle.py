@@ -56,6 +56,8 @@ async def test_drain_is_bounded(upstream: Upstream, keys_file: str, claim: str) 
             assert time.monotonic() - started < 4
             with pytest.raises(aiohttp.ClientError):
                 await stuck
+        rec = g.wait_record(lambda r: r.get("path") == "/hang")
+        assert rec["code"] == "SHUTDOWN"
     finally:
         g.stop()
 
