@@ -38,7 +38,12 @@ def add_gate_command(subparsers: Any) -> None:
 
 def run_gate(args: argparse.Namespace) -> int:
     """Run the gate from parsed arguments; returns the exit code (2 on a bad setting)."""
-    from .server import run
+    try:
+        from .server import run
+    except ImportError as exc:  # aiohttp is the optional `gate` extra
+        print(f"hoody-claims gate: {exc}; install it with: pip install 'hoody_claims[gate]'",
+              file=sys.stderr)
+        return 2
 
     try:
         config = load_config(args)
