@@ -192,6 +192,10 @@ def loads_checked(text: str) -> Any:
         return json.loads(text)
     except RecursionError:
         raise _fail(E_JSON_DEPTH) from None
+    except json.JSONDecodeError:
+        # Only reachable if the C core ever accepted what json refuses; the
+        # differential tests compare the C verdict itself, so this is a net.
+        raise _fail(E_JSON_SYNTAX) from None
     except ValueError:
         # Only an integer longer than the int-conversion limit gets here.
         raise CodecError(REASON_NUMBER_TOO_LONG) from None
@@ -207,7 +211,10 @@ def finish_payload(text: str) -> dict[str, Any]:
 
 def finish_claim_field(quoted: bytes) -> str:
     """Unescape one JSON string (quotes included) the C core already checked."""
-    value = json.loads(quoted.decode("utf-8"))
+    try:
+        value = json.loads(quoted.decode("utf-8"))
+    except ValueError:  # as in loads_checked: a net, not an expected path
+        raise _fail(E_JSON_SYNTAX) from None
     if not isinstance(value, str):  # cannot happen for a span from hc_claim_split
         raise _fail(E_JSON_SYNTAX)
     return value
