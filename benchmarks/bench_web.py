@@ -16,7 +16,9 @@ client does on every call: after the first request the verifier answers from its
 claims, so this measures the gate's per-request cost (extraction, lookup, time and binding
 checks). The guarded run fails loudly if any response is not 2xx. Bare and guarded runs
 alternate (``--rounds`` times, after a warm-up) and the table shows the medians, with
-guarded/bare ratios. Target: guarded >= 90% of bare throughput.
+guarded/bare ratios. Target: guarded >= 90% of bare throughput. Beside req/s the table shows
+the server's CPU time per request (from /proc): on a machine shared with other work, req/s
+moves with the neighbours' load, CPU per request much less.
 
 Not part of the test suite (``testpaths = ["tests"]``): run it as a script. On a small or shared
 machine quote the numbers of one run only, with the machine they came from.
@@ -55,6 +57,7 @@ class Run:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    cpu_us_per_request: float
 
 
 def free_port() -> int:
@@ -122,9 +125,27 @@ def _ms(text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def server_cpu_seconds(pid: int) -> float:
+    """User + system CPU of the server process and its direct children (gunicorn's worker)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1] is the parent pid
+            total += (int(fields[11]) + int(fields[12])) / _TICK
+    return total
+
+
 def wrk(
     port: int, header: str | None, duration: float, connections: int
-) -> tuple[float, float, float, int]:
+) -> tuple[float, float, float, int, int]:
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency"]
     if header:
         cmd += ["-H", header]
@@ -135,7 +156,8 @@ def wrk(
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return rps, p50, p99, int(bad.group(1)) if bad else 0
+    done = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return rps, p50, p99, int(bad.group(1)) if bad else 0, done
 
 
 def measure(
@@ -157,7 +179,9 @@ def measure(
         wait_listening(port, proc)
         # Same bytes on the wire in both configurations: the bare app just ignores the claim.
         wrk(port, header, warmup, args.connections)
-        rps, p50, p99, bad = wrk(port, header, args.duration, args.connections)
+        cpu_before = server_cpu_seconds(proc.pid)
+        rps, p50, p99, bad, done = wrk(port, header, args.duration, args.connections)
+        cpu_us = (server_cpu_seconds(proc.pid) - cpu_before) / max(done, 1) * 1e6
     finally:
         proc.terminate()
         try:
@@ -170,7 +194,7 @@ def measure(
             proc.stderr.close()
     if bad:
         raise SystemExit(f"{peer} {config}: {bad} non-2xx responses\n{err}")
-    return Run(peer, config, rps, p50, p99, bad)
+    return Run(peer, config, rps, p50, p99, bad, cpu_us)
 
 
 def main() -> None:
@@ -210,40 +234,61 @@ def main() -> None:
                     runs.append(run)
                     print(
                         f"  round {r + 1}: {peer:9} {config:7} {run.rps:9.0f} req/s  "
-                        f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms",
+                        f"p50 {run.p50_ms:6.2f} ms  p99 {run.p99_ms:6.2f} ms  "
+                        f"server CPU {run.cpu_us_per_request:5.0f} µs/req",
                         file=sys.stderr,
                     )
 
+    report(runs, args)
+
+
+def report(runs: list[Run], args: argparse.Namespace) -> None:
     print(
         f"\nweb gate benchmark — {platform.python_implementation()} {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, wrk -t1 -c{args.connections} -d{args.duration:g}s, "
-        f"median of {args.rounds} rounds\n"
+        f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+        f"wrk -t1 -c{args.connections} -d{args.duration:g}s, median of {args.rounds} rounds\n"
     )
-    print("| peer | config | req/s | p50 ms | p99 ms | guarded/bare req/s | target |")
-    print("|---|---|---:|---:|---:|---:|---|")
+    print(
+        "| peer | config | req/s | p50 ms | p99 ms | server CPU µs/req "
+        "| guarded/bare req/s | guarded/bare at equal CPU | target (>= 90%) |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     summary = []
     for peer in args.peers.split(","):
-        med = {}
+        med: dict[str, tuple[float, float, float, float]] = {}
         for config in ("plain", "guarded"):
             mine = [x for x in runs if x.peer == peer and x.config == config]
             med[config] = (
                 statistics.median(x.rps for x in mine),
                 statistics.median(x.p50_ms for x in mine),
                 statistics.median(x.p99_ms for x in mine),
+                statistics.median(x.cpu_us_per_request for x in mine),
             )
         ratio = med["guarded"][0] / med["plain"][0]
+        cpu_ratio = med["plain"][3] / med["guarded"][3] if med["guarded"][3] else float("nan")
         for config in ("plain", "guarded"):
-            rps, p50, p99 = med[config]
+            rps, p50, p99, cpu = med[config]
             cells = (
-                (f"{ratio:.1%}", "met" if ratio >= TARGET else "not met")
+                (f"{ratio:.1%}", f"{cpu_ratio:.1%}", "met" if ratio >= TARGET else "not met")
                 if config == "guarded"
-                else ("", "")
+                else ("", "", "")
             )
-            row = (peer, config, f"{rps:.0f}", f"{p50:.2f}", f"{p99:.2f}", *cells)
+            row = (peer, config, f"{rps:.0f}", f"{p50:.2f}", f"{p99:.2f}", f"{cpu:.0f}", *cells)
             print("| " + " | ".join(row) + " |")
         summary.append(
-            {"peer": peer, "ratio": ratio, "plain": med["plain"], "guarded": med["guarded"]}
+            {
+                "peer": peer,
+                "ratio": ratio,
+                "cpu_ratio": cpu_ratio,
+                "plain": med["plain"],
+                "guarded": med["guarded"],
+            }
         )
+    print(
+        "\n'at equal CPU' = bare server CPU per request / guarded server CPU per request: the "
+        "throughput ratio when the server is CPU-bound, and far less sensitive than req/s to "
+        "other load on the machine."
+    )
     if args.json:
         args.json.write_text(
             json.dumps({"runs": [asdict(r) for r in runs], "summary": summary}, indent=2)

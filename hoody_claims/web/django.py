@@ -46,7 +46,7 @@ from django.utils.module_loading import import_string
 from ._config import build_gate, route_verifier
 from .decisions import Admit, Redirect, Refuse
 from .gatekeeper import Gatekeeper, Verifier, check_policy
-from .request_view import RequestView, headers_from_pairs, parse_cookie_header
+from .request_view import EnvironHeaders, RequestView, parse_cookie_header
 
 __all__ = [
     "SETTINGS_NAME",
@@ -146,11 +146,7 @@ setting_changed.connect(_reset, dispatch_uid="hoody_claims.web.django.reset")
 def request_view(request: HttpRequest) -> RequestView:
     """The framework-neutral view of a Django request (sync or async handler)."""
     meta = request.META
-    headers = headers_from_pairs(
-        (key[5:].replace("_", "-"), str(value))
-        for key, value in meta.items()
-        if key.startswith("HTTP_")
-    )
+    headers = EnvironHeaders(meta)
     host = headers.get("host") or str(meta.get("SERVER_NAME", ""))
     return RequestView(
         method=(request.method or "GET").upper(),

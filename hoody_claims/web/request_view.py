@@ -11,11 +11,12 @@ Builders for the two server protocols are here too (:func:`from_wsgi_environ`,
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "EnvironHeaders",
     "RequestView",
     "from_asgi_scope",
     "from_wsgi_environ",
@@ -104,19 +105,56 @@ def _wsgi_str(value: str) -> str:
         return value
 
 
+class EnvironHeaders(Mapping[str, str]):
+    """The ``HTTP_*`` entries of a WSGI environ as a read-only mapping of lower-cased names.
+
+    Built in O(1): the gate looks at three or four headers, so nothing else is copied.
+    """
+
+    __slots__ = ("_environ",)
+
+    def __init__(self, environ: Mapping[str, Any]) -> None:
+        self._environ = environ
+
+    @staticmethod
+    def _key(name: str) -> str:
+        return "HTTP_" + name.upper().replace("-", "_")
+
+    def __getitem__(self, name: str) -> str:
+        value = self._environ.get(self._key(name))
+        if not isinstance(value, str):
+            raise KeyError(name)
+        return value
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self._environ.get(self._key(name))
+        return value if isinstance(value, str) else default
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and isinstance(self._environ.get(self._key(name)), str)
+
+    def __iter__(self) -> Iterator[str]:
+        for key, value in self._environ.items():
+            if key[:5] == "HTTP_" and isinstance(value, str):
+                yield key[5:].replace("_", "-").lower()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return f"EnvironHeaders({dict(self)!r})"
+
+
 def from_wsgi_environ(environ: Mapping[str, Any]) -> RequestView:
     """Build a view from a WSGI environ (also fits Django's ``request.META``)."""
-    headers: dict[str, str] = {}
-    for key, value in environ.items():
-        if key[:5] == "HTTP_" and isinstance(value, str):
-            headers[key[5:].replace("_", "-").lower()] = value
-    host = headers.get("host") or ""
+    headers = EnvironHeaders(environ)
+    host = environ.get("HTTP_HOST") or ""
     if not host:
         name = str(environ.get("SERVER_NAME", ""))
         port = str(environ.get("SERVER_PORT", ""))
         host = f"{name}:{port}" if port and port not in ("80", "443") else name
     path = _wsgi_str(environ.get("SCRIPT_NAME") or "") + _wsgi_str(environ.get("PATH_INFO") or "")
-    cookie = headers.get("cookie")
+    cookie = environ.get("HTTP_COOKIE")
     return RequestView(
         method=str(environ.get("REQUEST_METHOD") or "GET").upper(),
         scheme=str(environ.get("wsgi.url_scheme") or "http"),

@@ -346,3 +346,14 @@ def test_default_verifier_comes_from_the_environment(tmp_path: Any) -> None:
     missing = subprocess.run([sys.executable, "-c", code], env=base, capture_output=True, text=True)
     assert missing.returncode != 0 and "HOODY_CONTAINER_ID" in missing.stderr
     assert PID  # the project id is optional: not configured here
+
+
+def test_environ_headers_is_a_read_only_mapping() -> None:
+    from hoody_claims.web.request_view import EnvironHeaders
+
+    h = EnvironHeaders({"HTTP_X_HOODY_CONTAINER_CLAIM": "t", "HTTP_HOST": "h", "PATH_INFO": "/"})
+    assert dict(h) == {"x-hoody-container-claim": "t", "host": "h"} and len(h) == 2
+    assert h["X-Hoody-Container-Claim"] == "t" and "host" in h and "path-info" not in h
+    assert h.get("cookie") is None and h.get("cookie", "") == ""
+    with pytest.raises(KeyError):
+        h["cookie"]
