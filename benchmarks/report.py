@@ -170,14 +170,27 @@ def detail(timings: dict[str, Timing]) -> str:
 
 
 def cpu_model() -> str:
+    """The first CPU's model name from /proc/cpuinfo, with its family/model numbers.
+
+    Virtual machines often show only a vendor line ("AMD EPYC"); the family and model
+    numbers still tell the generation apart.
+    """
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             for line in fh:
-                if line.lower().startswith(("model name", "hardware", "cpu model")):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break  # the first processor's block is enough
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip().lower(), value.strip())
     except OSError:
         pass
-    return platform.processor() or platform.machine() or "unknown CPU"
+    name = fields.get("model name") or fields.get("hardware") or fields.get("cpu model")
+    if not name:
+        return platform.processor() or platform.machine() or "unknown CPU"
+    if "cpu family" in fields and "model" in fields:
+        name += f" (family {fields['cpu family']}, model {fields['model']})"
+    return name
 
 
 def _version(dist: str) -> str:
@@ -201,6 +214,37 @@ def machine_line(timings: dict[str, Timing]) -> str:
         f"PyJWT {_version('pyjwt')}, pyseto {_version('pyseto')}, "
         f"pytest-benchmark {_version('pytest-benchmark')}."
     )
+
+
+def code_state() -> str:
+    """The commit measured, and whether hoody_claims/ or csrc/ had uncommitted changes."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "hoody_claims", "csrc"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "hoody_claims at an unknown commit"
+    if not head:
+        return "hoody_claims outside git"
+    state = f"hoody_claims at {head}" + (" + uncommitted changes" if dirty else "")
+    return state + _stale_core_warning()
+
+
+def _stale_core_warning() -> str:
+    """The editable install only rebuilds the C core on ``pip install -e``: say if it is old."""
+    built = sorted((ROOT / "hoody_claims").glob("_hoody_core*.so"))
+    sources = list((ROOT / "csrc").glob("hoody_core.[ch]"))
+    if not built or not sources:
+        return ""
+    if max(p.stat().st_mtime for p in sources) > min(p.stat().st_mtime for p in built):
+        return " (WARNING: csrc/ is newer than the built core; rerun pip install -e .)"
+    return ""
 
 
 def loadavg() -> str:
@@ -290,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
         for i in range(1, args.runs + 1):
             path = out_dir / f"bench_core-{i}.json"
-            before = loadavg()
+            before, state = loadavg(), code_state()
             print(f"running benchmarks ({i}/{args.runs}) ...", file=sys.stderr, flush=True)
             rc = run_once(path, args)
             if rc != 0:
@@ -298,8 +342,8 @@ def main(argv: list[str] | None = None) -> int:
                 return rc
             runs.append(load(path))
             note = (
-                f" Timer: {args.timer} clock for single-thread groups, wall clock for "
-                f"verify_many. Load average before/after: {before} / {loadavg()}."
+                f" Measured {state}. Timer: {args.timer} clock for single-thread groups, wall "
+                f"clock for verify_many. Load average before/after: {before} / {loadavg()}."
             )
             report(runs[-1], f"Run {i} of {args.runs}", note)
     if len(runs) > 1:
