@@ -179,6 +179,13 @@ class Gatekeeper:
             )
         return Admit(claim=claim, source=found.source)
 
+    def _fresh_link(self, req: RequestView, refused: FoundClaim) -> FoundClaim | None:
+        # A stale cookie (expired, rotated key...) must not shadow the fresh claim a browser is
+        # bringing in the query string: after a refused cookie the query gets its turn.
+        if refused.source != "cookie" or "query" not in self.sources:
+            return None
+        return find_claim(req, ("query",), query_param=self.query_param)
+
     def decide(
         self, req: RequestView, *, now: float | None = None, verifier: Verifier | None = None
     ) -> Decision:
@@ -187,10 +194,17 @@ class Gatekeeper:
         if found is None:
             return claim_required()
         at = self._now(now)
+        verify = (verifier or self.verifier).verify
         try:
-            claim = (verifier or self.verifier).verify(found.token, now=at)
+            claim = verify(found.token, now=at)
         except HoodyClaimsError as err:
-            return refusal(err)
+            found = self._fresh_link(req, found)
+            if found is None:
+                return refusal(err)
+            try:
+                claim = verify(found.token, now=at)
+            except HoodyClaimsError as again:
+                return refusal(again)
         return self._after_verify(req, found, claim, at)
 
     async def adecide(
@@ -201,8 +215,15 @@ class Gatekeeper:
         if found is None:
             return claim_required()
         at = self._now(now)
+        averify = (verifier or self.verifier).averify
         try:
-            claim = await (verifier or self.verifier).averify(found.token, now=at)
+            claim = await averify(found.token, now=at)
         except HoodyClaimsError as err:
-            return refusal(err)
+            found = self._fresh_link(req, found)
+            if found is None:
+                return refusal(err)
+            try:
+                claim = await averify(found.token, now=at)
+            except HoodyClaimsError as again:
+                return refusal(again)
         return self._after_verify(req, found, claim, at)

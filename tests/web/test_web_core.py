@@ -281,6 +281,23 @@ def test_decisions(ctx: Ctx) -> None:
     assert isinstance(denied, Refuse) and denied.code == "POLICY_DENIED"
 
 
+def test_a_stale_cookie_does_not_shadow_a_fresh_link(ctx: Ctx) -> None:
+    gate = ctx.gate()
+    stale = ctx.claim(now=ctx.clock.now - 10_000, ttl=100)
+    fresh = ctx.claim(ttl=100)
+    both = view(query=f"hoody_claim={fresh}", headers={"Cookie": f"hoody_claim={stale}"})
+    d = gate.decide(both)
+    assert isinstance(d, Redirect) and d.set_cookie.startswith(f"hoody_claim={fresh};")
+    a = asyncio.run(gate.adecide(both))
+    assert isinstance(a, Redirect) and a.set_cookie.startswith(f"hoody_claim={fresh};")
+    only_cookie = gate.decide(view(headers={"Cookie": f"hoody_claim={stale}"}))
+    assert isinstance(only_cookie, Refuse) and only_cookie.code == "CLAIM_EXPIRED"
+    bad_link = gate.decide(view(query="hoody_claim=junk", headers={"Cookie": f"hoody_claim={stale}"}))
+    assert isinstance(bad_link, Refuse) and bad_link.code == "MALFORMED_CLAIM"
+    valid_cookie = gate.decide(view(query="hoody_claim=junk", headers={"Cookie": f"hoody_claim={fresh}"}))
+    assert isinstance(valid_cookie, Admit) and valid_cookie.source == "cookie"
+
+
 async def test_adecide_never_blocks_the_loop_and_shares_one_fetch(ctx: Ctx) -> None:
     """50 concurrent requests while the key document takes 0.5 s: one fetch, loop keeps ticking."""
     body = json.dumps(ctx.issuer.key_document()).encode()
