@@ -16,9 +16,10 @@ Each comparison is one benchmark group, so the ratios between its members mean s
     ``Ed25519PublicKey.verify``, key objects prebuilt, message and signature already decoded)
     and against the two token libraries decoding a token with the same fields (PyJWT EdDSA with
     its audience and expiry checks on; pyseto ``v4.public`` with its expiry and audience checks
-    on). "Never seen" is honest here: the verifier keeps its default remembered-claims cache
-    (4096 entries) and is fed a rotating pool of 8192 distinct claims, so every call misses
-    the cache and pays for the insertion and eviction a busy server pays too.
+    on; key objects prebuilt). "Never seen" is honest here: the verifier keeps its default
+    remembered-claims cache (4096 entries) and is fed a rotating pool of 8192 distinct claims,
+    so every call misses the cache and pays for the insertion and eviction a busy server pays
+    too (checked before timing).
 ``repeated``
     the same claim again (served from the remembered claims; type, time and binding are still
     re-checked) against a raw verify of the same bytes.
@@ -30,10 +31,18 @@ Each comparison is one benchmark group, so the ratios between its members mean s
     ``verify_response`` (header parsing, bindings, freshness, key lookup, signature over
     prefix + body) against a raw PyNaCl verify of the same full message, prebuilt.
 
+Interleaving: on a shared machine the load changes from second to second, and timing one peer
+after the other would hand one of them the quiet seconds. So every group's test is
+parametrized by ``peer`` and by ``slice``: the peers take turns, slice by slice
+(``HOODY_BENCH_SLICES``, default 5; report.py uses 10), and report.py pools each peer's slices
+into one distribution. ``--benchmark-max-time`` is per slice, so each peer gets about slices
+times that.
+
 Timer: wall clock (``time.perf_counter``) by default. ``HOODY_BENCH_TIMER=cpu`` times the
 single-thread groups with ``time.process_time`` instead (CPU time of this process, so other
-programs on a shared machine inflate it less); ``verify-many`` always uses the wall clock,
-since the point there is work spread over several threads.
+programs on a shared machine inflate it less; report.py then makes rounds of >= 0.5 ms so the
+timer's own system call is amortised); ``verify-many`` always uses the wall clock, since the
+point there is work spread over several threads.
 """
 
 from __future__ import annotations
@@ -43,7 +52,8 @@ import itertools
 import json
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -67,22 +77,14 @@ POOL = 2 * CACHE_SIZE  # distinct claims cycled through: each is evicted before 
 TOKEN_POOL = 1024  # distinct PyJWT / PASETO tokens (those libraries remember nothing)
 BATCH = 256
 RESPONSE_PATH = "/api/v1/containers/0123456789abcdef01234567/files?limit=50"
+SLICES = int(os.environ.get("HOODY_BENCH_SLICES", "5"))
 
 _TIMERS = {"wall": time.perf_counter, "cpu": time.process_time}
 _timer_name = os.environ.get("HOODY_BENCH_TIMER", "wall").strip().lower()
 if _timer_name not in _TIMERS:
     raise RuntimeError(f"HOODY_BENCH_TIMER must be one of {sorted(_TIMERS)}, not {_timer_name!r}")
-SINGLE_THREAD_TIMER = _TIMERS[_timer_name]
-
-
-def _group(name: str, timer: Any = SINGLE_THREAD_TIMER) -> pytest.MarkDecorator:
-    return pytest.mark.benchmark(group=name, timer=timer)
-
-
-def _note(benchmark: Any, **info: Any) -> None:
-    """Record what ran (read back by report.py from the JSON)."""
-    benchmark.extra_info.update(info)
-    benchmark.extra_info.setdefault("timer", _timer_name)
+if SLICES < 1:
+    raise RuntimeError("HOODY_BENCH_SLICES must be at least 1")
 
 
 # -- what everyone verifies ------------------------------------------------------------------
@@ -102,7 +104,7 @@ class Material:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
         self.paseto_key = pyseto.Key.new(version=4, purpose="public", key=pem)
-        self.paseto_signing_key = pyseto.Key.new(
+        paseto_signing_key = pyseto.Key.new(
             version=4,
             purpose="public",
             key=self.private_key.private_bytes(
@@ -111,7 +113,7 @@ class Material:
                 serialization.NoEncryption(),
             ),
         )
-        self.now = int(time.time())
+        now = int(time.time())
 
         # Container claims, compact form, each for a different user (so each is distinct),
         # and for each the exact (message, signature) a raw verify checks.
@@ -119,7 +121,7 @@ class Material:
         self.messages: list[tuple[bytes, bytes]] = []
         for i in range(POOL):
             token = self.issuer.container_claim(
-                container_id=CONTAINER_ID, sub=f"user-{i:05d}", now=self.now, ttl=3600
+                container_id=CONTAINER_ID, sub=f"user-{i:05d}", now=now, ttl=3600
             )
             self.claims.append(token)
             self.messages.append(_message_of(token))
@@ -128,7 +130,7 @@ class Material:
         # PASETO v4.public token (iat/exp in PASETO's ISO 8601 form, so pyseto checks exp).
         self.jwts: list[str] = []
         self.pasetos: list[bytes] = []
-        issued = datetime.fromtimestamp(self.now, tz=timezone.utc)
+        issued = datetime.fromtimestamp(now, tz=timezone.utc)
         for i in range(TOKEN_POOL):
             fields = {
                 "claim_type": "container",
@@ -139,7 +141,7 @@ class Material:
             }
             self.jwts.append(
                 jwt.encode(
-                    {**fields, "iat": self.now, "exp": self.now + 3600},
+                    {**fields, "iat": now, "exp": now + 3600},
                     self.private_key,
                     algorithm="EdDSA",
                     headers={"kid": "bench"},
@@ -147,7 +149,7 @@ class Material:
             )
             self.pasetos.append(
                 pyseto.encode(
-                    self.paseto_signing_key,
+                    paseto_signing_key,
                     {
                         **fields,
                         "iat": issued.isoformat(timespec="seconds"),
@@ -167,190 +169,215 @@ def _message_of(compact: str) -> tuple[bytes, bytes]:
     return claim["payload_b64"].encode("ascii"), bytes.fromhex(claim["signature_hex"])
 
 
+@dataclass
+class Case:
+    """What one peer runs in one group: the timed call and a check of its last result."""
+
+    call: Callable[[], Any]
+    check: Callable[[Any], bool]
+    info: dict[str, Any]
+
+
+class Cases:
+    """Every (group, peer) case, built once, so state (a verifier, a pool position) carries
+    over from one slice to the next exactly as it would in one long run."""
+
+    def __init__(self, m: Material) -> None:
+        self.m = m
+        self._built: dict[tuple[str, str], Case] = {}
+
+    def get(self, group: str, peer: str) -> Case:
+        build: dict[str, Callable[[str], Case]] = {
+            "full-check": self._full_check,
+            "repeated": self._repeated,
+            "verify-many": self._verify_many,
+            "response-1KiB": lambda p: self._response(p, 1024),
+            "response-64KiB": lambda p: self._response(p, 64 * 1024),
+        }
+        if group.startswith("response-"):
+            # Minted afresh for each slice, so the header's t stays within the 300 s
+            # freshness window however long the whole run takes.
+            return build[group](peer)
+        key = (group, peer)
+        if key not in self._built:
+            self._built[key] = build[group](peer)
+        return self._built[key]
+
+    # -- full check of a new claim -----------------------------------------------------------
+
+    def _full_check(self, peer: str) -> Case:
+        m = self.m
+        if peer == "hoody_claims":
+            verifier = m.verifier()
+            # Prove the pool defeats the cache: after one lap, the first claim is verified
+            # afresh (a remembered claim comes back as the very same Claim object).
+            first = verifier.verify(m.claims[0])
+            for claim in m.claims[1:]:
+                verifier.verify(claim)
+            assert verifier.verify(m.claims[0]) is not first
+            pool = itertools.cycle(m.claims[1:] + m.claims[:1])
+            verify = verifier.verify
+            return Case(
+                lambda: verify(next(pool)),
+                lambda c: c.container_id == CONTAINER_ID,
+                {"backend": verifier.backend, "pool": POOL, "cache": CACHE_SIZE},
+            )
+        if peer == "pynacl":
+            msgs = itertools.cycle(m.messages)
+            nacl_verify = m.nacl_key.verify
+            return Case(lambda: nacl_verify(*next(msgs)), lambda r: r is not None, {})
+        if peer == "cryptography":
+            sigs = itertools.cycle([(sig, msg) for msg, sig in m.messages])
+            crypto_verify = m.public_key.verify
+            return Case(lambda: crypto_verify(*next(sigs)), lambda r: r is None, {})
+        if peer == "pyjwt":
+            jwts = itertools.cycle(m.jwts)
+            key = m.public_key
+            options: Any = {"require": ["exp", "iat", "aud"]}
+
+            def jwt_decode() -> dict[str, Any]:
+                return jwt.decode(
+                    next(jwts), key, algorithms=["EdDSA"], audience=CONTAINER_ID, options=options
+                )
+
+            return Case(jwt_decode, lambda d: d["container_id"] == CONTAINER_ID, {})
+        if peer == "pyseto":
+            pasetos = itertools.cycle(m.pasetos)
+            paseto_key = m.paseto_key
+
+            def paseto_decode() -> Any:
+                return pyseto.decode(paseto_key, next(pasetos), deserializer=json, aud=CONTAINER_ID)
+
+            return Case(paseto_decode, lambda t: t.payload["container_id"] == CONTAINER_ID, {})
+        raise AssertionError(peer)
+
+    # -- the same claim again (remembered) -------------------------------------------------
+
+    def _repeated(self, peer: str) -> Case:
+        m = self.m
+        if peer == "hoody_claims":
+            verifier = m.verifier()
+            claim = m.claims[0]
+            first = verifier.verify(claim)
+            verify = verifier.verify
+            # `is first`: it really came from the remembered claims.
+            return Case(lambda: verify(claim), lambda c: c is first, {"backend": verifier.backend})
+        if peer == "pynacl":
+            msg, sig = m.messages[0]
+            nacl_verify = m.nacl_key.verify
+            return Case(lambda: nacl_verify(msg, sig), lambda r: r is not None, {})
+        raise AssertionError(peer)
+
+    # -- verify_many: 256 new claims per round ---------------------------------------------
+
+    def _verify_many(self, peer: str) -> Case:
+        m = self.m
+        if peer == "hoody_claims":
+            verifier = m.verifier()
+            batches = [m.claims[i : i + BATCH] for i in range(0, POOL, BATCH)]
+            verify_many = verifier.verify_many
+            # One full lap first, so the timed rounds run with the cache full and evicting.
+            for batch in batches:
+                verify_many(batch)
+            pool = itertools.cycle(batches)
+            return Case(
+                lambda: verify_many(next(pool)),
+                lambda rs: len(rs) == BATCH and all(isinstance(r, hc.Claim) for r in rs),
+                {"backend": verifier.backend, "batch": BATCH, "threads": os.cpu_count()},
+            )
+        if peer == "pynacl-1-thread":
+            msg_batches = itertools.cycle(
+                [m.messages[i : i + BATCH] for i in range(0, POOL, BATCH)]
+            )
+            nacl_verify = m.nacl_key.verify
+
+            def loop() -> int:
+                n = 0
+                for msg, sig in next(msg_batches):
+                    nacl_verify(msg, sig)
+                    n += 1
+                return n
+
+            return Case(loop, lambda n: n == BATCH, {"batch": BATCH, "threads": 1})
+        raise AssertionError(peer)
+
+    # -- verify_response on 1 KiB and 64 KiB bodies ----------------------------------------
+
+    def _response(self, peer: str, size: int) -> Case:
+        m = self.m
+        body = bytes((i * 131 + 7) % 256 for i in range(size))
+        t = int(time.time())
+        header = m.issuer.sign_response(body, method="GET", status=200, path=RESPONSE_PATH, t=t)
+        if peer == "hoody_claims":
+            keys = m.keys
+
+            def check() -> hc.SignatureHeader:
+                return hc.verify_response(
+                    keys, header, method="GET", status=200, path=RESPONSE_PATH, body=body
+                )
+
+            return Case(
+                check, lambda h: h.path == RESPONSE_PATH, {"backend": hc.backend(), "body": size}
+            )
+        if peer == "pynacl":
+            message = f"{t}\nGET\n200\n{RESPONSE_PATH}\n".encode() + body
+            sig = hc.parse_signature_header(header).sig
+            nacl_verify = m.nacl_key.verify
+            return Case(lambda: nacl_verify(message, sig), lambda r: r is not None, {"body": size})
+        raise AssertionError(peer)
+
+
 @pytest.fixture(scope="module")
-def m() -> Material:
-    return Material()
+def cases() -> Cases:
+    return Cases(Material())
 
 
-def _cycle(items: Sequence[Any]) -> Iterator[Any]:
-    return itertools.cycle(items)
+def _run(benchmark: Any, cases: Cases, group: str, peer: str, slice_: int) -> None:
+    case = cases.get(group, peer)
+    result = benchmark(case.call)
+    assert case.check(result), f"{group}/{peer}: the timed call did not verify"
+    timer = "wall" if group == "verify-many" else _timer_name
+    benchmark.extra_info.update(case.info, peer=peer, slice=slice_, slices=SLICES, timer=timer)
 
 
-# -- full check of a new claim ----------------------------------------------------------------
+# The peers alternate first (the outer parametrize varies fastest), then the slices.
+_slices = pytest.mark.parametrize("slice_", range(SLICES), ids=lambda s: f"slice{s}")
 
 
+def _group(name: str, timer: Any = _TIMERS[_timer_name]) -> pytest.MarkDecorator:
+    return pytest.mark.benchmark(group=name, timer=timer)
+
+
+@pytest.mark.parametrize("peer", ["hoody_claims", "pynacl", "cryptography", "pyjwt", "pyseto"])
+@_slices
 @_group("full-check")
-def test_full_check_hoody_claims(benchmark: Any, m: Material) -> None:
-    verifier = m.verifier()
-    # Prove the pool defeats the cache: after one lap, the first claim is verified afresh
-    # (a remembered claim comes back as the very same Claim object).
-    first = verifier.verify(m.claims[0])
-    for claim in m.claims[1:]:
-        verifier.verify(claim)
-    assert verifier.verify(m.claims[0]) is not first
-    pool = _cycle(m.claims[1:] + m.claims[:1])
-    verify = verifier.verify
-
-    result = benchmark(lambda: verify(next(pool)))
-    assert result.container_id == CONTAINER_ID
-    _note(benchmark, backend=verifier.backend, peer="hoody_claims", pool=POOL, cache=CACHE_SIZE)
+def test_full_check(benchmark: Any, cases: Cases, peer: str, slice_: int) -> None:
+    _run(benchmark, cases, "full-check", peer, slice_)
 
 
-@_group("full-check")
-def test_full_check_pynacl_raw(benchmark: Any, m: Material) -> None:
-    pool = _cycle(m.messages)
-    verify = m.nacl_key.verify
-    benchmark(lambda: verify(*next(pool)))
-    _note(benchmark, peer="pynacl")
-
-
-@_group("full-check")
-def test_full_check_cryptography_raw(benchmark: Any, m: Material) -> None:
-    pool = _cycle([(sig, msg) for msg, sig in m.messages])
-    verify = m.public_key.verify
-    benchmark(lambda: verify(*next(pool)))
-    _note(benchmark, peer="cryptography")
-
-
-@_group("full-check")
-def test_full_check_pyjwt(benchmark: Any, m: Material) -> None:
-    pool = _cycle(m.jwts)
-    key = m.public_key
-    options: Any = {"require": ["exp", "iat", "aud"]}
-
-    def decode() -> dict[str, Any]:
-        return jwt.decode(
-            next(pool), key, algorithms=["EdDSA"], audience=CONTAINER_ID, options=options
-        )
-
-    assert decode()["container_id"] == CONTAINER_ID
-    result = benchmark(decode)
-    assert result["container_id"] == CONTAINER_ID
-    _note(benchmark, peer="pyjwt")
-
-
-@_group("full-check")
-def test_full_check_pyseto(benchmark: Any, m: Material) -> None:
-    pool = _cycle(m.pasetos)
-    key = m.paseto_key
-
-    def decode() -> Any:
-        return pyseto.decode(key, next(pool), deserializer=json, aud=CONTAINER_ID)
-
-    result = benchmark(decode)
-    assert result.payload["container_id"] == CONTAINER_ID
-    _note(benchmark, peer="pyseto")
-
-
-# -- the same claim again (remembered) --------------------------------------------------------
-
-
+@pytest.mark.parametrize("peer", ["hoody_claims", "pynacl"])
+@_slices
 @_group("repeated")
-def test_repeated_hoody_claims(benchmark: Any, m: Material) -> None:
-    verifier = m.verifier()
-    claim = m.claims[0]
-    first = verifier.verify(claim)
-    verify = verifier.verify
-    result = benchmark(lambda: verify(claim))
-    assert result is first  # served from the remembered claims
-    _note(benchmark, backend=verifier.backend, peer="hoody_claims")
+def test_repeated(benchmark: Any, cases: Cases, peer: str, slice_: int) -> None:
+    _run(benchmark, cases, "repeated", peer, slice_)
 
 
-@_group("repeated")
-def test_repeated_pynacl_raw(benchmark: Any, m: Material) -> None:
-    msg, sig = m.messages[0]
-    verify = m.nacl_key.verify
-    benchmark(lambda: verify(msg, sig))
-    _note(benchmark, peer="pynacl")
-
-
-# -- verify_many: 256 new claims per round ----------------------------------------------------
-
-
+@pytest.mark.parametrize("peer", ["hoody_claims", "pynacl-1-thread"])
+@_slices
 @_group("verify-many", timer=time.perf_counter)
-def test_verify_many_hoody_claims(benchmark: Any, m: Material) -> None:
-    verifier = m.verifier()
-    batches = [m.claims[i : i + BATCH] for i in range(0, POOL, BATCH)]
-    pool = _cycle(batches)
-    verify_many = verifier.verify_many
-    # One full lap first, so the timed rounds run with the cache full and evicting.
-    for batch in batches:
-        verify_many(batch)
-
-    results = benchmark(lambda: verify_many(next(pool)))
-    assert len(results) == BATCH and all(isinstance(r, hc.Claim) for r in results)
-    _note(
-        benchmark,
-        backend=verifier.backend,
-        peer="hoody_claims",
-        batch=BATCH,
-        threads=os.cpu_count(),
-        timer="wall",
-    )
+def test_verify_many(benchmark: Any, cases: Cases, peer: str, slice_: int) -> None:
+    _run(benchmark, cases, "verify-many", peer, slice_)
 
 
-@_group("verify-many", timer=time.perf_counter)
-def test_verify_many_pynacl_raw_single_thread(benchmark: Any, m: Material) -> None:
-    batches = [m.messages[i : i + BATCH] for i in range(0, POOL, BATCH)]
-    pool = _cycle(batches)
-    verify = m.nacl_key.verify
-
-    def loop() -> None:
-        for msg, sig in next(pool):
-            verify(msg, sig)
-
-    benchmark(loop)
-    _note(benchmark, peer="pynacl", batch=BATCH, threads=1, timer="wall")
-
-
-# -- verify_response on 1 KiB and 64 KiB bodies -----------------------------------------------
-
-
-def _response_case(m: Material, size: int) -> tuple[str, bytes, bytes, bytes]:
-    body = bytes((i * 131 + 7) % 256 for i in range(size))
-    t = int(time.time())
-    header = m.issuer.sign_response(body, method="GET", status=200, path=RESPONSE_PATH, t=t)
-    parsed = hc.parse_signature_header(header)
-    message = f"{t}\nGET\n200\n{RESPONSE_PATH}\n".encode() + body
-    return header, body, message, parsed.sig
-
-
-def _bench_response_hoody(benchmark: Any, m: Material, size: int) -> None:
-    header, body, _, _ = _response_case(m, size)
-    keys = m.keys
-
-    def check() -> hc.SignatureHeader:
-        return hc.verify_response(
-            keys, header, method="GET", status=200, path=RESPONSE_PATH, body=body
-        )
-
-    result = benchmark(check)
-    assert result.path == RESPONSE_PATH
-    _note(benchmark, backend=hc.backend(), peer="hoody_claims", body_bytes=size)
-
-
-def _bench_response_raw(benchmark: Any, m: Material, size: int) -> None:
-    _, _, message, sig = _response_case(m, size)
-    verify = m.nacl_key.verify
-    benchmark(lambda: verify(message, sig))
-    _note(benchmark, peer="pynacl", body_bytes=size)
-
-
+@pytest.mark.parametrize("peer", ["hoody_claims", "pynacl"])
+@_slices
 @_group("response-1KiB")
-def test_response_1k_hoody_claims(benchmark: Any, m: Material) -> None:
-    _bench_response_hoody(benchmark, m, 1024)
+def test_response_1k(benchmark: Any, cases: Cases, peer: str, slice_: int) -> None:
+    _run(benchmark, cases, "response-1KiB", peer, slice_)
 
 
-@_group("response-1KiB")
-def test_response_1k_pynacl_raw(benchmark: Any, m: Material) -> None:
-    _bench_response_raw(benchmark, m, 1024)
-
-
+@pytest.mark.parametrize("peer", ["hoody_claims", "pynacl"])
+@_slices
 @_group("response-64KiB")
-def test_response_64k_hoody_claims(benchmark: Any, m: Material) -> None:
-    _bench_response_hoody(benchmark, m, 64 * 1024)
-
-
-@_group("response-64KiB")
-def test_response_64k_pynacl_raw(benchmark: Any, m: Material) -> None:
-    _bench_response_raw(benchmark, m, 64 * 1024)
+def test_response_64k(benchmark: Any, cases: Cases, peer: str, slice_: int) -> None:
+    _run(benchmark, cases, "response-64KiB", peer, slice_)

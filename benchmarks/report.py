@@ -36,21 +36,50 @@ X = "\u00d7"  # the multiplication sign, for the table
 
 @dataclass(frozen=True)
 class Timing:
-    name: str
+    """One peer of one group, its slices pooled: every round of every slice."""
+
+    name: str  # "group/peer"
     group: str
+    peer: str
     median: float  # seconds
     iqr: float
     rounds: int
+    slices: int
     extra: dict[str, Any]
 
 
+def _quantile(sorted_data: list[float], q: float) -> float:
+    pos = (len(sorted_data) - 1) * q
+    lo = int(pos)
+    hi = min(lo + 1, len(sorted_data) - 1)
+    return sorted_data[lo] + (sorted_data[hi] - sorted_data[lo]) * (pos - lo)
+
+
 def load(path: Path) -> dict[str, Timing]:
+    """Pool each (group, peer)'s slices: their rounds, in seconds per call, into one sample."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    out = {}
+    pooled: dict[tuple[str, str], list[float]] = {}
+    extras: dict[tuple[str, str], dict[str, Any]] = {}
+    slices: dict[tuple[str, str], int] = {}
     for b in data["benchmarks"]:
-        s = b["stats"]
-        out[b["name"]] = Timing(
-            b["name"], b["group"], s["median"], s["iqr"], s["rounds"], b.get("extra_info", {})
+        extra = b.get("extra_info", {})
+        peer = extra.get("peer") or (b.get("params") or {}).get("peer") or b["name"]
+        key = (b["group"], peer)
+        pooled.setdefault(key, []).extend(b["stats"]["data"])
+        extras.setdefault(key, extra)
+        slices[key] = slices.get(key, 0) + 1
+    out = {}
+    for (group, peer), samples in pooled.items():
+        samples.sort()
+        out[f"{group}/{peer}"] = Timing(
+            f"{group}/{peer}",
+            group,
+            peer,
+            _quantile(samples, 0.5),
+            _quantile(samples, 0.75) - _quantile(samples, 0.25),
+            len(samples),
+            slices[(group, peer)],
+            extras[(group, peer)],
         )
     return out
 
@@ -70,24 +99,23 @@ class Row:
 
 
 ROWS = [
-    Row("Full check, new claim", "test_full_check_hoody_claims",
-        "PyNaCl raw verify (same bytes)", "test_full_check_pynacl_raw", "time", 1.10),
-    Row("Full check, new claim", "test_full_check_hoody_claims",
-        "`cryptography` Ed25519 verify (same bytes)", "test_full_check_cryptography_raw",
-        "time", None),
-    Row("Full check, new claim", "test_full_check_hoody_claims",
-        "PyJWT `jwt.decode`, EdDSA, aud+exp checked", "test_full_check_pyjwt", "speedup", 2.0),
-    Row("Full check, new claim", "test_full_check_hoody_claims",
-        "pyseto `v4.public` decode, aud+exp checked", "test_full_check_pyseto", "speedup", None),
-    Row("Same claim repeated (remembered)", "test_repeated_hoody_claims",
-        "PyNaCl raw verify (same bytes)", "test_repeated_pynacl_raw", "speedup", 20.0),
-    Row("`verify_many`, 256 new claims, all cores", "test_verify_many_hoody_claims",
-        f"PyNaCl raw verify {X}256, one thread", "test_verify_many_pynacl_raw_single_thread",
+    Row("Full check, new claim", "full-check/hoody_claims",
+        "PyNaCl raw verify (same bytes)", "full-check/pynacl", "time", 1.10),
+    Row("Full check, new claim", "full-check/hoody_claims",
+        "`cryptography` Ed25519 verify (same bytes)", "full-check/cryptography", "time", None),
+    Row("Full check, new claim", "full-check/hoody_claims",
+        "PyJWT `jwt.decode`, EdDSA, aud+exp checked", "full-check/pyjwt", "speedup", 2.0),
+    Row("Full check, new claim", "full-check/hoody_claims",
+        "pyseto `v4.public` decode, aud+exp checked", "full-check/pyseto", "speedup", None),
+    Row("Same claim repeated (remembered)", "repeated/hoody_claims",
+        "PyNaCl raw verify (same bytes)", "repeated/pynacl", "speedup", 20.0),
+    Row("`verify_many`, 256 new claims, all cores", "verify-many/hoody_claims",
+        f"PyNaCl raw verify {X}256, one thread", "verify-many/pynacl-1-thread",
         "speedup", 1.6, unit="batch"),
-    Row("`verify_response`, 1 KiB body", "test_response_1k_hoody_claims",
-        "PyNaCl raw verify (prefix+body)", "test_response_1k_pynacl_raw", "time", None),
-    Row("`verify_response`, 64 KiB body", "test_response_64k_hoody_claims",
-        "PyNaCl raw verify (prefix+body)", "test_response_64k_pynacl_raw", "time", 1.10),
+    Row("`verify_response`, 1 KiB body", "response-1KiB/hoody_claims",
+        "PyNaCl raw verify (prefix+body)", "response-1KiB/pynacl", "time", None),
+    Row("`verify_response`, 64 KiB body", "response-64KiB/hoody_claims",
+        "PyNaCl raw verify (prefix+body)", "response-64KiB/pynacl", "time", 1.10),
 ]  # fmt: skip
 
 
@@ -157,11 +185,14 @@ def table(timings: dict[str, Timing]) -> str:
 
 
 def detail(timings: dict[str, Timing]) -> str:
-    lines = ["| Benchmark | Group | Median | IQR | Rounds | Timer |", "|---|---|---|---|---|---|"]
-    for t in sorted(timings.values(), key=lambda t: (t.group, t.name)):
+    lines = [
+        "| Group | Peer | Median | IQR | Rounds (slices) | Timer |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in sorted(timings.values(), key=lambda t: (t.group, t.peer)):
         lines.append(
-            f"| `{t.name}` | {t.group} | {fmt_time(t.median)} | {fmt_time(t.iqr)} | "
-            f"{t.rounds} | {t.extra.get('timer', '?')} |"
+            f"| {t.group} | {t.peer} | {fmt_time(t.median)} | {fmt_time(t.iqr)} | "
+            f"{t.rounds} ({t.slices}) | {t.extra.get('timer', '?')} |"
         )
     return "\n".join(lines)
 
@@ -262,14 +293,17 @@ def run_once(json_path: Path, args: argparse.Namespace) -> int:
         sys.executable, "-m", "pytest", str(BENCH_FILE),
         "-q", "-p", "no:cacheprovider",
         f"--benchmark-json={json_path}",
-        f"--benchmark-max-time={args.max_time}",
+        f"--benchmark-max-time={args.max_time / args.slices}",
         f"--benchmark-min-rounds={args.min_rounds}",
-        "--benchmark-warmup=on",
+        f"--benchmark-warmup={'on' if args.warmup else 'off'}",
+        # process_time is a system call (~0.5 µs): with rounds of >= 0.5 ms it is amortised
+        # over many calls, else it would inflate the microsecond-scale cases.
+        *(["--benchmark-min-time=0.0005"] if args.timer == "cpu" else []),
         "--benchmark-sort=name",
         "--benchmark-columns=min,median,iqr,rounds",
         *args.pytest_args,
     ]  # fmt: skip
-    env = dict(os.environ, HOODY_BENCH_TIMER=args.timer)
+    env = dict(os.environ, HOODY_BENCH_TIMER=args.timer, HOODY_BENCH_SLICES=str(args.slices))
     proc = subprocess.run(
         cmd, cwd=ROOT, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -310,8 +344,19 @@ def main(argv: list[str] | None = None) -> int:
         default="wall",
         help="timer for the single-thread groups (verify-many is always wall clock)",
     )
-    parser.add_argument("--max-time", type=float, default=2.0, help="seconds per benchmark")
-    parser.add_argument("--min-rounds", type=int, default=20)
+    parser.add_argument(
+        "--max-time", type=float, default=3.0, help="seconds of rounds per peer and group"
+    )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=10,
+        help="the peers of a group take turns this many times (default 10)",
+    )
+    parser.add_argument("--min-rounds", type=int, default=5, help="per slice")
+    parser.add_argument(
+        "--warmup", action="store_true", help="pytest-benchmark warm-up before each slice"
+    )
     parser.add_argument("--json-dir", type=Path, help="keep each run's JSON here")
     parser.add_argument(
         "--from",
