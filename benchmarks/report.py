@@ -386,9 +386,14 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"pytest failed (exit {rc})", file=sys.stderr)
                 return rc
             runs.append(load(path))
+            timer = (
+                "wall clock (time.perf_counter)"
+                if args.timer == "wall"
+                else "CPU time (time.process_time), verify_many on the wall clock"
+            )
             note = (
-                f" Measured {state}. Timer: {args.timer} clock for single-thread groups, wall "
-                f"clock for verify_many. Load average before/after: {before} / {loadavg()}."
+                f" Measured {state}; {args.slices} slices per peer; timer: {timer}; "
+                f"load average before/after: {before} / {loadavg()}."
             )
             report(runs[-1], f"Run {i} of {args.runs}", note)
     if len(runs) > 1:
