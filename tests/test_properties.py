@@ -120,3 +120,20 @@ def test_arbitrary_claim_input_never_raises_anything_else(blob: Any, backend_ind
         v.verify(blob, now=NOW)
     except hc.HoodyClaimsError as exc:
         assert exc.code in hc.errors.ERRORS_BY_CODE
+
+
+@SETTINGS
+@given(items=st.lists(st.tuples(st.sampled_from(["t", "kid", "KID", " m", "s ", "path", "sig", "x-y", "a b", ""]),
+                                st.sampled_from(["=", "", "=="]),
+                                st.text(alphabet=" \t=abc/?&09,", max_size=8)), max_size=7))
+def test_plain_and_quoted_splitters_agree(items: list[tuple[str, str, str]]) -> None:
+    from hoody_claims.signature_header import _split_items, _split_plain
+
+    value = ",".join(k + eq + v for k, eq, v in items)
+    outcomes = []
+    for split in (_split_items, _split_plain):
+        try:
+            outcomes.append(split(value))
+        except hc.MalformedSignatureHeader:
+            outcomes.append(None)
+    assert outcomes[0] == outcomes[1], value
