@@ -11,6 +11,7 @@ import copy
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar, Literal
 
 from .backends import Backend, get_backend
@@ -37,6 +38,15 @@ __all__ = ["CONTAINER_ID_ENV", "ClaimVerifier", "IdentityVerifier", "SignedData"
 CONTAINER_ID_ENV = "HOODY_CONTAINER_ID"
 SignedData = Literal["b64", "raw", "auto"]
 _UNSET: Any = object()
+#: Claims per native batch call in verify_many: large enough to spread over the cores, small
+#: enough that Python work on the neighbouring chunks overlaps the verification.
+_BATCH = 64
+_UNFINISHED = object()
+_Pending = tuple[int, RawClaim, bytes, bytes]  # index, claim, key, signed message
+
+
+def _triples(pending: list[_Pending]) -> list[tuple[bytes, bytes, bytes]]:
+    return [(message, raw.signature, key) for _, raw, key, message in pending]
 
 
 class _Verifier:
@@ -85,28 +95,74 @@ class _Verifier:
     def verify_many(
         self, claims: Sequence[ClaimInput], now: float | None = None
     ) -> list[Claim | HoodyClaimsError]:
-        """Verify many claims; the new signatures are checked in one native batch call.
+        """Verify many claims; the new signatures are checked in native batch calls.
 
         Returns, in order, each ``Claim`` or the ``HoodyClaimsError`` its claim raised.
         """
         t = self._now(now)
-        keys = self._source.key_set()
-        results: list[Claim | HoodyClaimsError | None] = [None] * len(claims)
-        pending: list[tuple[int, RawClaim, bytes, bytes]] = []  # index, claim, key, message
-        for i, claim_in in enumerate(claims):
+        fingerprint = self._source.key_set().fingerprint
+        results: list[Claim | HoodyClaimsError] = []
+        chunks = [claims[i : i + _BATCH] for i in range(0, len(claims), _BATCH)]
+        if len(chunks) <= 1:
+            for chunk in chunks:
+                pending = self._prepare_batch(chunk, len(results), fingerprint, t, results)
+                verdicts = self._backend.verify_batch(_triples(pending)) if pending else []
+                self._finish_batch(pending, verdicts, claims, fingerprint, t, results)
+            return results
+        # The batch call releases the GIL and spreads over the cores; while chunk k is being
+        # verified in the worker thread, this thread parses chunk k+1 and decodes chunk k-1.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            inflight: tuple[list[_Pending], Future[list[bool]]] | None = None
+            for chunk in chunks:
+                pending = self._prepare_batch(chunk, len(results), fingerprint, t, results)
+                submitted = pool.submit(self._backend.verify_batch, _triples(pending))
+                if inflight is not None:
+                    self._finish_batch(
+                        inflight[0], inflight[1].result(), claims, fingerprint, t, results
+                    )
+                inflight = (pending, submitted)
+            if inflight is not None:
+                self._finish_batch(
+                    inflight[0], inflight[1].result(), claims, fingerprint, t, results
+                )
+        return results
+
+    def _prepare_batch(
+        self,
+        chunk: Sequence[ClaimInput],
+        start: int,
+        fingerprint: str,
+        t: int,
+        results: list[Claim | HoodyClaimsError],
+    ) -> list[_Pending]:
+        """Steps 1-2 for a chunk; remembered claims and early refusals go straight to results."""
+        pending: list[_Pending] = []
+        raw_mode = self.signed_data == "raw"
+        for i, claim_in in enumerate(chunk, start):
             try:
-                hit = self._remembered(claim_in, keys.fingerprint, t)
-                if hit is not None:
-                    results[i] = hit
+                claim = self._remembered(claim_in, fingerprint, t)
+                if claim is not None:
+                    self._validate(claim, t)
+                    results.append(claim)
                     continue
                 raw = parse_claim(claim_in, self._backend)
                 key = self._key(raw, True)
-                pending.append(
-                    (i, raw, key, self._message(raw, raw_mode=self.signed_data == "raw"))
-                )
+                pending.append((i, raw, key, self._message(raw, raw_mode)))
+                results.append(_UNFINISHED)  # type: ignore[arg-type]  # replaced when finished
             except HoodyClaimsError as exc:
-                results[i] = exc
-        verdicts = self._backend.verify_batch([(m, raw.signature, k) for _, raw, k, m in pending])
+                results.append(exc)
+        return pending
+
+    def _finish_batch(
+        self,
+        pending: list[_Pending],
+        verdicts: list[bool],
+        claims: Sequence[ClaimInput],
+        fingerprint: str,
+        t: int,
+        results: list[Claim | HoodyClaimsError],
+    ) -> None:
+        """Steps 3 (the verdicts) to 8 for a verified chunk."""
         for (i, raw, key, _), ok in zip(pending, verdicts, strict=True):
             try:
                 if not ok and self.signed_data == "auto":
@@ -114,12 +170,11 @@ class _Verifier:
                 if not ok:
                     raise InvalidSignature("the claim's signature does not verify")
                 claim = claim_from_payload(self._payload_object(raw), raw.kid)
-                self._remember(claims[i], keys.fingerprint, claim)
+                self._remember(claims[i], fingerprint, claim)
                 self._validate(claim, t)
                 results[i] = claim
             except HoodyClaimsError as exc:
                 results[i] = exc
-        return [r for r in results if r is not None]
 
     def with_policy(self, **options: Any) -> _Verifier:
         """A verifier with other policy options sharing these keys and remembered claims.

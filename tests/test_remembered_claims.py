@@ -142,7 +142,40 @@ def test_verify_many_uses_one_batch_call(issuer: Issuer) -> None:
     assert [r.sub for r in results[13:]] == [f"u{i}" for i in range(10, 20)] + ["u0"]  # type: ignore[union-attr]
     assert counter.batch_sizes == [23]  # junk never reached the signature step
     assert v.verify_many(good, now=NOW) == [v.verify(c, now=NOW) for c in good]
-    assert counter.batch_sizes == [23, 0] and counter.calls == 0
+    assert counter.batch_sizes == [23] and counter.calls == 0  # all remembered: no batch at all
+    later = v.verify_many(good[:2], now=NOW + 10_000)
+    assert [getattr(r, "code", None) for r in later] == ["CLAIM_EXPIRED", "CLAIM_EXPIRED"]
+
+
+def test_verify_many_large_mixed_batches_match_one_by_one(issuer: Issuer) -> None:
+    counter = Counting()
+    stranger = Issuer(kid="k1")
+    claims: list[Any] = []
+    for i in range(300):
+        kind = i % 5
+        if kind == 0:
+            claims.append(stranger.container_claim(container_id=CID, now=NOW, sub=f"s{i}"))
+        elif kind == 1:
+            claims.append(issuer.container_claim(container_id="fedcba9876543210fedcba98", now=NOW))
+        elif kind == 2:
+            claims.append("garbage" * (i % 3))
+        else:
+            claims.append(issuer.container_claim(container_id=CID, now=NOW, sub=f"u{i}", form="json"))
+    claims += claims[:50]  # repeats, some already remembered by then
+    many = hc.ClaimVerifier(issuer.key_set(), container_id=CID, backend=counter.backend())
+    one = hc.ClaimVerifier(issuer.key_set(), container_id=CID)
+
+    def outcome(r: object) -> str:
+        return r.code if isinstance(r, hc.HoodyClaimsError) else r.sub  # type: ignore[attr-defined]
+
+    expected = []
+    for c in claims:
+        try:
+            expected.append(one.verify(c, now=NOW).sub)
+        except hc.HoodyClaimsError as exc:
+            expected.append(exc.code)
+    assert [outcome(r) for r in many.verify_many(claims, now=NOW)] == expected
+    assert len(counter.batch_sizes) >= 5 and max(counter.batch_sizes) <= 64
 
 
 def test_verify_many_matches_verify_one_by_one(issuer: Issuer) -> None:
