@@ -11,7 +11,6 @@ import copy
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar, Literal
 
 from .backends import Backend, get_backend
@@ -38,9 +37,6 @@ __all__ = ["CONTAINER_ID_ENV", "ClaimVerifier", "IdentityVerifier", "SignedData"
 CONTAINER_ID_ENV = "HOODY_CONTAINER_ID"
 SignedData = Literal["b64", "raw", "auto"]
 _UNSET: Any = object()
-#: Claims per native batch call in verify_many: large enough to spread over the cores, small
-#: enough that Python work on the neighbouring chunks overlaps the verification.
-_BATCH = 64
 _UNFINISHED = object()
 _Pending = tuple[int, RawClaim, bytes, bytes]  # index, claim, key, signed message
 
@@ -95,36 +91,16 @@ class _Verifier:
     def verify_many(
         self, claims: Sequence[ClaimInput], now: float | None = None
     ) -> list[Claim | HoodyClaimsError]:
-        """Verify many claims; the new signatures are checked in native batch calls.
+        """Verify many claims; the new signatures are checked in one native batch call.
 
         Returns, in order, each ``Claim`` or the ``HoodyClaimsError`` its claim raised.
         """
         t = self._now(now)
         fingerprint = self._source.key_set().fingerprint
         results: list[Claim | HoodyClaimsError] = []
-        chunks = [claims[i : i + _BATCH] for i in range(0, len(claims), _BATCH)]
-        if len(chunks) <= 1:
-            for chunk in chunks:
-                pending = self._prepare_batch(chunk, len(results), fingerprint, t, results)
-                verdicts = self._backend.verify_batch(_triples(pending)) if pending else []
-                self._finish_batch(pending, verdicts, claims, fingerprint, t, results)
-            return results
-        # The batch call releases the GIL and spreads over the cores; while chunk k is being
-        # verified in the worker thread, this thread parses chunk k+1 and decodes chunk k-1.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            inflight: tuple[list[_Pending], Future[list[bool]]] | None = None
-            for chunk in chunks:
-                pending = self._prepare_batch(chunk, len(results), fingerprint, t, results)
-                submitted = pool.submit(self._backend.verify_batch, _triples(pending))
-                if inflight is not None:
-                    self._finish_batch(
-                        inflight[0], inflight[1].result(), claims, fingerprint, t, results
-                    )
-                inflight = (pending, submitted)
-            if inflight is not None:
-                self._finish_batch(
-                    inflight[0], inflight[1].result(), claims, fingerprint, t, results
-                )
+        pending = self._prepare_batch(claims, 0, fingerprint, t, results)
+        verdicts = self._backend.verify_batch(_triples(pending)) if pending else []
+        self._finish_batch(pending, verdicts, claims, fingerprint, t, results)
         return results
 
     def _prepare_batch(
