@@ -260,63 +260,71 @@ int hc_hex_decode(const char *in, size_t inlen, char *out, size_t outlen)
 /* base64                                                              */
 /* ------------------------------------------------------------------ */
 
-enum { B64_COMMON = 0, B64_STD = 1, B64_URL = 2, B64_PAD = 3, B64_BAD = 4 };
+/* One entry per byte: the 6-bit value in the low bits, plus the class bits
+ * of characters that are not in both alphabets.  Every character of the
+ * body is looked up once; the class bits are OR-ed across the input and
+ * judged after the loop, so the scan has no branch per character. */
+#define B64_VALUE 0x03f
+#define B64_STD 0x040 /* '+' '/' */
+#define B64_URL 0x080 /* '-' '_' */
+#define B64_PAD 0x100 /* '=' */
+#define B64_BAD 0x200 /* in neither alphabet */
 
-/* Returns the 6-bit value of c and sets *cls to its class. */
-static int hc_b64val(uchar c, int *cls)
-{
-    *cls = B64_COMMON;
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    switch (c) {
-    case '+':
-        *cls = B64_STD;
-        return 62;
-    case '/':
-        *cls = B64_STD;
-        return 63;
-    case '-':
-        *cls = B64_URL;
-        return 62;
-    case '_':
-        *cls = B64_URL;
-        return 63;
-    case '=':
-        *cls = B64_PAD;
-        return 0;
-    default:
-        *cls = B64_BAD;
-        return 0;
-    }
-}
+static const uint16_t hc_b64_table[256] = {
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0x00 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0x08 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0x10 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0x18 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0x20 */
+    0x200, 0x200, 0x200, 0x07e, 0x200, 0x0be, 0x200, 0x07f,  /* 0x28 */
+    0x034, 0x035, 0x036, 0x037, 0x038, 0x039, 0x03a, 0x03b,  /* 0x30 */
+    0x03c, 0x03d, 0x200, 0x200, 0x200, 0x100, 0x200, 0x200,  /* 0x38 */
+    0x200, 0x000, 0x001, 0x002, 0x003, 0x004, 0x005, 0x006,  /* 0x40 */
+    0x007, 0x008, 0x009, 0x00a, 0x00b, 0x00c, 0x00d, 0x00e,  /* 0x48 */
+    0x00f, 0x010, 0x011, 0x012, 0x013, 0x014, 0x015, 0x016,  /* 0x50 */
+    0x017, 0x018, 0x019, 0x200, 0x200, 0x200, 0x200, 0x0bf,  /* 0x58 */
+    0x200, 0x01a, 0x01b, 0x01c, 0x01d, 0x01e, 0x01f, 0x020,  /* 0x60 */
+    0x021, 0x022, 0x023, 0x024, 0x025, 0x026, 0x027, 0x028,  /* 0x68 */
+    0x029, 0x02a, 0x02b, 0x02c, 0x02d, 0x02e, 0x02f, 0x030,  /* 0x70 */
+    0x031, 0x032, 0x033, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0x78 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0x80 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0x88 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0x90 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0x98 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0xa0 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0xa8 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0xb0 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0xb8 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0xc0 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0xc8 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0xd0 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0xd8 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0xe0 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0xe8 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0xf0 */
+    0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200, 0x200,  /* 0xf8 */
+};
 
 /*
  * The checks run in a fixed order, and within the body scan a bad character
  * wins over a misplaced '=' which wins over mixed alphabets, so the error
  * reported does not depend on where in the string the faults sit (the
- * pure-Python twin in encoding.py reports the same one).
+ * pure-Python twin in encoding.py reports the same one).  Decoding happens
+ * in the same pass as the scan when the output fits; after a refusal the
+ * output bytes are unspecified (*outlen is 0).
  */
 int hc_b64_decode(const char *in, size_t inlen, char *out_, size_t cap, size_t *outlen)
 {
     const uchar *s = (const uchar *) in;
     uchar *out = (uchar *) out_;
+    const uint16_t *T = hc_b64_table;
     size_t npad = 0;
     size_t core;
     size_t rem;
     size_t need;
     size_t i;
-    size_t o;
-    int seen[5] = {0, 0, 0, 0, 0};
-    int cls;
-    uint32_t acc;
-    int v;
+    unsigned flags = 0;
+    unsigned last;
 
     if (outlen == NULL || (in == NULL && inlen != 0) || (out == NULL && cap != 0)) {
         return HC_E_ARG;
@@ -329,58 +337,70 @@ int hc_b64_decode(const char *in, size_t inlen, char *out_, size_t cap, size_t *
         return HC_E_B64_PADDING;
     }
     core = inlen - npad;
-    for (i = 0; i < core; i++) {
-        (void) hc_b64val(s[i], &cls);
-        seen[cls] = 1;
+    rem = core % 4;
+    need = core / 4 * 3 + (rem == 0 ? 0 : rem - 1);
+    if (need <= cap) {
+        uchar *o = out;
+        for (i = 0; i + 4 <= core; i += 4) {
+            unsigned a = T[s[i]];
+            unsigned b = T[s[i + 1]];
+            unsigned c = T[s[i + 2]];
+            unsigned d = T[s[i + 3]];
+            uint32_t acc;
+            flags |= a | b | c | d;
+            acc = ((uint32_t) (a & B64_VALUE) << 18) | ((uint32_t) (b & B64_VALUE) << 12) |
+                  ((uint32_t) (c & B64_VALUE) << 6) | (uint32_t) (d & B64_VALUE);
+            o[0] = (uchar) (acc >> 16);
+            o[1] = (uchar) (acc >> 8);
+            o[2] = (uchar) acc;
+            o += 3;
+        }
+        /* The tail: rem 2 gives one byte, rem 3 two (rem 1 is refused below
+         * and writes nothing; need counted no byte for it). */
+        if (rem >= 2) {
+            unsigned a = T[s[i]];
+            unsigned b = T[s[i + 1]];
+            unsigned c = rem == 3 ? T[s[i + 2]] : 0;
+            flags |= a | b | c;
+            o[0] = (uchar) (((a & B64_VALUE) << 2) | ((b & B64_VALUE) >> 4));
+            if (rem == 3) {
+                o[1] = (uchar) ((((b & B64_VALUE) & 0x0f) << 4) | ((c & B64_VALUE) >> 2));
+            }
+        } else if (rem == 1) {
+            flags |= T[s[i]];
+        }
+    } else {
+        /* Too small an output: scan only, so that a fault in the input is
+         * still reported ahead of HC_E_OUTPUT_SPACE. */
+        for (i = 0; i < core; i++) {
+            flags |= T[s[i]];
+        }
     }
-    if (seen[B64_BAD]) {
+    if (flags & B64_BAD) {
         return HC_E_B64_CHAR;
     }
-    if (seen[B64_PAD]) {
+    if (flags & B64_PAD) {
         return HC_E_B64_PADDING;
     }
-    if (seen[B64_STD] && seen[B64_URL]) {
+    if ((flags & (B64_STD | B64_URL)) == (B64_STD | B64_URL)) {
         return HC_E_B64_MIXED;
     }
-    rem = core % 4;
     if (rem == 1) {
         return HC_E_B64_LENGTH;
     }
     if (npad != 0 && npad != (4 - rem) % 4) {
         return HC_E_B64_PADDING;
     }
-    if (rem == 2 && (hc_b64val(s[core - 1], &cls) & 0x0f) != 0) {
-        return HC_E_B64_PAD_BITS;
+    if (rem != 0) {
+        last = T[s[core - 1]] & B64_VALUE;
+        if ((last & (rem == 2 ? 0x0fu : 0x03u)) != 0) {
+            return HC_E_B64_PAD_BITS;
+        }
     }
-    if (rem == 3 && (hc_b64val(s[core - 1], &cls) & 0x03) != 0) {
-        return HC_E_B64_PAD_BITS;
-    }
-    need = core / 4 * 3 + (rem == 0 ? 0 : rem - 1);
     if (need > cap) {
         return HC_E_OUTPUT_SPACE;
     }
-    o = 0;
-    for (i = 0; i + 4 <= core; i += 4) {
-        acc = 0;
-        for (v = 0; v < 4; v++) {
-            acc = (acc << 6) | (uint32_t) hc_b64val(s[i + (size_t) v], &cls);
-        }
-        out[o++] = (uchar) (acc >> 16);
-        out[o++] = (uchar) (acc >> 8);
-        out[o++] = (uchar) acc;
-    }
-    if (rem != 0) {
-        acc = 0;
-        for (v = 0; v < (int) rem; v++) {
-            acc = (acc << 6) | (uint32_t) hc_b64val(s[i + (size_t) v], &cls);
-        }
-        acc <<= 6 * (4 - (int) rem);
-        out[o++] = (uchar) (acc >> 16);
-        if (rem == 3) {
-            out[o++] = (uchar) (acc >> 8);
-        }
-    }
-    *outlen = o;
+    *outlen = need;
     return HC_OK;
 }
 
@@ -1118,4 +1138,76 @@ int hc_payload_decode(const char *b64, size_t len, char *out, size_t cap, size_t
         return rc;
     }
     return p.top == '{' ? HC_OK : HC_E_NOT_OBJECT;
+}
+
+int hc_claim_prepare(const unsigned char *in, size_t len, unsigned char *scratch, size_t cap,
+                     hc_prepared *out)
+{
+    const char *text;
+    size_t tlen;
+    hc_claim_parts parts;
+    int rc;
+
+    if (out == NULL) {
+        return HC_E_ARG;
+    }
+    memset(out, 0, sizeof *out);
+    if ((in == NULL && len != 0) || (scratch == NULL && cap != 0)) {
+        return HC_E_ARG;
+    }
+    if (len != 0 && in[0] == '{') {
+        text = (const char *) in;
+        tlen = len;
+    } else {
+        rc = hc_b64_decode((const char *) in, len, (char *) scratch, cap, &tlen);
+        if (rc != HC_OK) {
+            return rc;
+        }
+        text = (const char *) scratch;
+        out->in_scratch = 1;
+    }
+    rc = hc_claim_split(text, tlen, &parts);
+    if (rc != HC_OK) {
+        return rc;
+    }
+    out->kid = parts.kid;
+    out->payload_b64 = parts.payload_b64;
+    out->signature_hex = parts.signature_hex;
+    out->text_len = tlen;
+    if (parts.signature_hex.escaped) {
+        return HC_OK;
+    }
+    /* The span lies inside text (hc_claim_split only reports spans it read). */
+    if (parts.signature_hex.len != 2 * sizeof out->sig ||
+        hc_hex_decode(text + parts.signature_hex.off, parts.signature_hex.len,
+                      (char *) out->sig, sizeof out->sig) != HC_OK) {
+        memset(out->sig, 0, sizeof out->sig);
+        return HC_E_SIGNATURE_HEX;
+    }
+    return HC_OK;
+}
+
+int hc_verify_payload(const unsigned char *sig64, const unsigned char *pk32,
+                      const char *payload_b64, size_t len, unsigned char *out, size_t cap,
+                      size_t *outlen, unsigned max_depth)
+{
+    hc_verify_fn fn;
+
+    if (outlen == NULL) {
+        return HC_E_ARG;
+    }
+    *outlen = 0;
+    if (sig64 == NULL || pk32 == NULL || (payload_b64 == NULL && len != 0) ||
+        (out == NULL && cap != 0) || max_depth > HC_JSON_DEPTH_LIMIT) {
+        return HC_E_ARG;
+    }
+    fn = hc_get_fn();
+    if (fn == NULL) {
+        return HC_E_STATE;
+    }
+    if (fn(sig64, payload_b64 != NULL ? (const uchar *) payload_b64 : hc_empty,
+           (unsigned long long) len, pk32) != 0) {
+        return HC_E_SIGNATURE_INVALID;
+    }
+    return hc_payload_decode(payload_b64, len, (char *) out, cap, outlen, (int) max_depth);
 }

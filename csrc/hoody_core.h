@@ -61,7 +61,10 @@ enum hc_status {
     HC_E_PAYLOAD_MISSING = 43,
     HC_E_PAYLOAD_TYPE = 44,
     HC_E_SIGNATURE_MISSING = 45,
-    HC_E_SIGNATURE_TYPE = 46
+    HC_E_SIGNATURE_TYPE = 46,
+    HC_E_SIGNATURE_HEX = 47,  /* signature_hex is not exactly 128 hex digits */
+    /* verification */
+    HC_E_SIGNATURE_INVALID = 50 /* the Ed25519 signature does not verify */
 };
 
 /* hc_json_check refuses a max_depth above this (its stack is fixed). */
@@ -85,6 +88,17 @@ typedef struct hc_claim_parts {
     hc_span payload_b64;
     hc_span signature_hex;
 } hc_claim_parts;
+
+/* What hc_claim_prepare finds.  The size_t members come first, so the
+ * Python wrapper reads them as size_t[11] followed by the 64 bytes of sig. */
+typedef struct hc_prepared {
+    hc_span kid;           /* spans into the JSON text (see in_scratch) */
+    hc_span payload_b64;
+    hc_span signature_hex;
+    size_t in_scratch;     /* 1: the JSON text is in scratch (compact form), 0: it is the input */
+    size_t text_len;       /* length of the JSON text */
+    unsigned char sig[64]; /* signature_hex decoded; all zero when it holds an escape */
+} hc_prepared;
 
 /* Set the verify function once.  HC_OK, HC_E_ARG (NULL) or HC_E_STATE
  * (already set to a different function). */
@@ -126,6 +140,25 @@ int hc_claim_split(const char *buf, size_t len, hc_claim_parts *out);
  * must be an object. */
 int hc_payload_decode(const char *b64, size_t len, char *out, size_t cap, size_t *outlen,
                       int max_depth);
+
+/* A claim as received, in one call: JSON text (first byte '{') or the
+ * compact form (strict base64 of the JSON text, decoded into scratch; a text
+ * longer than cap is HC_E_OUTPUT_SPACE, reported after every base64 fault).
+ * Then hc_claim_split's checks, then signature_hex: exactly 128 hex digits
+ * (either case) decoded into out->sig, else HC_E_SIGNATURE_HEX -- the spans
+ * are filled in before that refusal, so the caller can still run checks that
+ * come first.  A signature_hex holding an escape is left to the caller
+ * (out->signature_hex.escaped = 1, sig all zero). */
+int hc_claim_prepare(const unsigned char *in, size_t len, unsigned char *scratch, size_t cap,
+                     hc_prepared *out);
+
+/* Ed25519 over the bytes of payload_b64 as given (the default signed data);
+ * only when valid, hc_payload_decode of it into out.  HC_E_SIGNATURE_INVALID
+ * when the signature does not verify (the payload is then not looked at),
+ * else HC_OK or hc_payload_decode's codes; HC_E_STATE before hc_init. */
+int hc_verify_payload(const unsigned char *sig64, const unsigned char *pk32,
+                      const char *payload_b64, size_t len, unsigned char *out, size_t cap,
+                      size_t *outlen, unsigned max_depth);
 
 /* HC_CDEF_END */
 

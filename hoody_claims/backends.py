@@ -36,6 +36,8 @@ ENV_VAR = "HOODY_CLAIMS_BACKEND"
 VerifyFn = Callable[[bytes, bytes, bytes], bool]
 VerifyPartsFn = Callable[[bytes, bytes, bytes, bytes], bool]
 VerifyBatchFn = Callable[[Sequence[tuple[bytes, bytes, bytes]]], list[bool]]
+PrepareClaimFn = Callable[[bytes], tuple[str, str, bytes]]
+VerifyPayloadFn = Callable[[bytes, bytes, str], "dict[str, Any] | None"]
 
 
 class BackendUnavailable(RuntimeError):
@@ -49,6 +51,13 @@ class Backend:
     ``verify(sig, msg, pk)``, ``verify_parts(sig, prefix, body, pk)`` (over
     prefix + body) and ``verify_batch([(msg, sig, pk), ...])`` return bools
     and never raise for bad bytes; the codecs raise ``CodecError``.
+
+    ``prepare_claim(data)``: a claim's JSON text or compact token (bytes) to
+    ``(kid, payload_b64, signature)``, SPEC section 2 step 1 in one call;
+    refusals are ``CodecError`` whose reason is the whole message.
+    ``verify_payload(sig, pk, payload_b64)``: Ed25519 over the ASCII bytes of
+    ``payload_b64``, then the decoded payload object; None when the signature
+    does not verify, ``CodecError`` when it does but the payload is malformed.
     """
 
     name: str
@@ -60,6 +69,8 @@ class Backend:
     loads_strict: Callable[..., Any]
     split_claim: Callable[[str | bytes], tuple[str, str, str]]
     decode_payload: Callable[[str | bytes], dict[str, Any]]
+    prepare_claim: PrepareClaimFn
+    verify_payload: VerifyPayloadFn
 
 
 def _sequential(verify: VerifyFn) -> VerifyBatchFn:
@@ -76,6 +87,16 @@ def _joined(verify: VerifyFn) -> VerifyPartsFn:
     return verify_parts
 
 
+def _verify_then_decode(verify: VerifyFn) -> VerifyPayloadFn:
+    def verify_payload(sig: bytes, pk: bytes, payload_b64: str) -> dict[str, Any] | None:
+        # The bytes native.verify_payload hands to C (ASCII for any real payload).
+        if not verify(sig, payload_b64.encode("utf-8", "surrogatepass"), pk):
+            return None
+        return strict_json.decode_payload(payload_b64)
+
+    return verify_payload
+
+
 def _python_backend(name: str, verify: VerifyFn) -> Backend:
     return Backend(
         name=name,
@@ -87,6 +108,8 @@ def _python_backend(name: str, verify: VerifyFn) -> Backend:
         loads_strict=strict_json.loads_strict,
         split_claim=strict_json.split_claim,
         decode_payload=strict_json.decode_payload,
+        prepare_claim=strict_json.prepare_claim,
+        verify_payload=_verify_then_decode(verify),
     )
 
 
@@ -110,6 +133,8 @@ def _build(name: str) -> Backend:
             loads_strict=native.loads_strict,
             split_claim=native.split_claim,
             decode_payload=native.decode_payload,
+            prepare_claim=native.prepare_claim,
+            verify_payload=native.verify_payload,
         )
     if name == "pynacl":
         try:

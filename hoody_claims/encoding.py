@@ -50,6 +50,8 @@ E_PAYLOAD_MISSING = 43
 E_PAYLOAD_TYPE = 44
 E_SIGNATURE_MISSING = 45
 E_SIGNATURE_TYPE = 46
+E_SIGNATURE_HEX = 47
+E_SIGNATURE_INVALID = 50
 
 REASONS: dict[int, str] = {
     E_HEX_LENGTH: "wrong number of hex digits",
@@ -74,6 +76,8 @@ REASONS: dict[int, str] = {
     E_PAYLOAD_TYPE: "the payload_b64 field is not a string",
     E_SIGNATURE_MISSING: "the signature_hex field is missing",
     E_SIGNATURE_TYPE: "the signature_hex field is not a string",
+    E_SIGNATURE_HEX: "the signature_hex field is not 128 hex digits",
+    E_SIGNATURE_INVALID: "the signature does not verify",
 }
 
 # Only the Python side can hit this one: json refuses integers with more

@@ -17,11 +17,27 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import struct
 from collections.abc import Sequence
 from typing import Any
 
 from .encoding import E_HEX_LENGTH, CodecError, reason_for_code
-from .strict_json import DEFAULT_MAX_DEPTH, finish_claim_field, finish_payload, loads_checked
+from .strict_json import (
+    DEFAULT_MAX_DEPTH,
+    MAX_CLAIM_TEXT,
+    MAX_COMPACT,
+    MAX_PAYLOAD_B64,
+    REASON_CLAIM_TOO_LARGE,
+    REASON_PAYLOAD_NOT_BASE64,
+    REASON_PAYLOAD_TOO_LARGE,
+    REASON_SIGNATURE_HEX,
+    finish_claim_field,
+    finish_claim_parts,
+    finish_payload,
+    loads_checked,
+    reason_not_claim_object,
+    reason_not_compact,
+)
 
 __all__ = [
     "AVAILABLE",
@@ -31,10 +47,12 @@ __all__ = [
     "decode_hex",
     "decode_payload",
     "loads_strict",
+    "prepare_claim",
     "split_claim",
     "verify",
     "verify_batch",
     "verify_parts",
+    "verify_payload",
 ]
 
 _ffi: Any = None
@@ -127,10 +145,25 @@ if AVAILABLE:
     _hc_json_check = _lib.hc_json_check
     _hc_claim_split = _lib.hc_claim_split
     _hc_payload_decode = _lib.hc_payload_decode
+    _hc_claim_prepare = _lib.hc_claim_prepare
+    _hc_verify_payload = _lib.hc_verify_payload
     _E_NOMEM = _lib.HC_E_NOMEM
+    _E_OUTPUT_SPACE = _lib.HC_E_OUTPUT_SPACE
+    _E_B64_FIRST = _lib.HC_E_B64_CHAR
+    _E_B64_LAST = _lib.HC_E_B64_PAD_BITS
+    _E_SIGNATURE_HEX = _lib.HC_E_SIGNATURE_HEX
+    _E_SIGNATURE_INVALID = _lib.HC_E_SIGNATURE_INVALID
     _DEPTH_LIMIT = _lib.HC_JSON_DEPTH_LIMIT
     if _ffi.sizeof("hc_claim_parts") != 9 * _ffi.sizeof("size_t"):
         raise ImportError("hc_claim_parts is not laid out as size_t[9]")
+    # hc_prepared is read from one bytes copy: size_t[11], then sig[64].
+    _PREP_P = _ffi.typeof("hc_prepared *")
+    _PREP_SIZE = _ffi.sizeof("hc_prepared")
+    _PREP_FIELDS = struct.Struct("@11N")
+    _SIG_AT = _ffi.offsetof("hc_prepared", "sig")
+    if _PREP_FIELDS.size != _SIG_AT or _PREP_SIZE != _SIG_AT + 64:
+        raise ImportError("hc_prepared is not laid out as size_t[11] + 64 bytes")
+    _SIG_END = _SIG_AT + 64
 
 
 def _fail(code: int) -> CodecError:
@@ -273,5 +306,97 @@ def decode_payload(payload_b64: str | bytes) -> dict[str, Any]:
     outlen = _new(_SIZE_P)
     rc = _hc_payload_decode(data, len(data), out, cap, outlen, DEFAULT_MAX_DEPTH)
     if rc:
+        raise _fail(rc)
+    return finish_payload(_unpack(out, outlen[0]).decode("utf-8"))
+
+
+def prepare_claim(data: bytes) -> tuple[str, str, bytes]:
+    """``(kid, payload_b64, signature)`` of a claim's JSON text or compact token.
+
+    The same checks, order and refusals as :func:`strict_json.prepare_claim`
+    (CodecError whose reason is the whole message), in one C call:
+    hc_claim_prepare decodes the compact form, splits the claim object and
+    decodes signature_hex. Fields holding a JSON escape (rare) are finished
+    in Python.
+    """
+    n = len(data)
+    if data[:1] == b"{":
+        if n > MAX_CLAIM_TEXT:
+            raise CodecError(REASON_CLAIM_TOO_LARGE)
+        cap = 0
+    else:
+        if n > MAX_COMPACT:
+            raise CodecError(REASON_CLAIM_TOO_LARGE)
+        # Enough for any strict decode of n characters, but never above the
+        # text limit: a longer text is HC_E_OUTPUT_SPACE, after any base64 fault.
+        cap = min(n // 4 * 3 + 3, MAX_CLAIM_TEXT)
+    # One block: hc_prepared, then the scratch for the decoded compact form.
+    block = _new(_CHARS, _PREP_SIZE + cap)
+    rc = _hc_claim_prepare(data, n, block + _PREP_SIZE, cap, _cast(_PREP_P, block))
+    if rc and rc != _E_SIGNATURE_HEX:
+        raise _prepare_fail(rc)
+    if cap:
+        buf = _unpack(block, _PREP_SIZE + cap)
+        base = _PREP_SIZE
+    else:
+        buf = _unpack(block, _PREP_SIZE)
+        base = 0
+    k_off, k_len, k_esc, p_off, p_len, p_esc, s_off, s_len, s_esc, _, t_len = (
+        _PREP_FIELDS.unpack_from(buf)
+    )
+    text = buf if cap else data
+    if k_esc or p_esc or s_esc:
+        text = text[base : base + t_len]
+        return finish_claim_parts(
+            _field(text, k_off, k_len, k_esc),
+            _field(text, p_off, p_len, p_esc),
+            _field(text, s_off, s_len, s_esc),
+        )
+    k_off += base
+    p_off += base
+    payload = text[p_off : p_off + p_len]
+    if not payload.isascii():
+        chars = len(payload.decode("utf-8"))
+        raise CodecError(
+            REASON_PAYLOAD_TOO_LARGE if chars > MAX_PAYLOAD_B64 else REASON_PAYLOAD_NOT_BASE64
+        )
+    if p_len > MAX_PAYLOAD_B64:
+        raise CodecError(REASON_PAYLOAD_TOO_LARGE)
+    if rc:
+        raise CodecError(REASON_SIGNATURE_HEX)
+    return (
+        text[k_off : k_off + k_len].decode("utf-8"),
+        payload.decode("ascii"),
+        buf[_SIG_AT:_SIG_END],
+    )
+
+
+def _prepare_fail(code: int) -> Exception:
+    if code == _E_OUTPUT_SPACE:
+        return CodecError(REASON_CLAIM_TOO_LARGE)
+    if code == _E_NOMEM:
+        return MemoryError("hoody_claims native core: out of memory")
+    if _E_B64_FIRST <= code <= _E_B64_LAST:
+        return CodecError(reason_not_compact(reason_for_code(code)))
+    return CodecError(reason_not_claim_object(reason_for_code(code)))
+
+
+def verify_payload(sig: bytes, pk: bytes, payload_b64: str) -> dict[str, Any] | None:
+    """Ed25519 over the ASCII bytes of ``payload_b64`` (the default signed data),
+    then, only if it verifies, the decoded payload object.
+
+    None: the signature does not verify (or sig / pk have the wrong length).
+    CodecError (as :func:`decode_payload`): it verifies but the payload is malformed.
+    """
+    if len(sig) != 64 or len(pk) != 32:
+        return None
+    data = payload_b64.encode("utf-8", "surrogatepass")
+    cap = len(data) // 4 * 3 + 3
+    out = _new(_CHARS, cap)
+    outlen = _new(_SIZE_P)
+    rc = _hc_verify_payload(sig, pk, data, len(data), out, cap, outlen, DEFAULT_MAX_DEPTH)
+    if rc:
+        if rc == _E_SIGNATURE_INVALID:
+            return None
         raise _fail(rc)
     return finish_payload(_unpack(out, outlen[0]).decode("utf-8"))

@@ -38,22 +38,59 @@ from .encoding import (
     REASONS,
     CodecError,
     decode_b64,
+    decode_hex,
 )
 
 __all__ = [
     "DEFAULT_MAX_DEPTH",
+    "MAX_CLAIM_TEXT",
+    "MAX_COMPACT",
     "MAX_DEPTH_LIMIT",
+    "MAX_PAYLOAD_B64",
+    "MAX_PAYLOAD_BYTES",
+    "REASON_CLAIM_TOO_LARGE",
+    "REASON_PAYLOAD_NOT_BASE64",
+    "REASON_PAYLOAD_TOO_LARGE",
+    "REASON_SIGNATURE_HEX",
     "decode_payload",
     "finish_claim_field",
+    "finish_claim_parts",
     "finish_payload",
     "loads_checked",
     "loads_strict",
+    "prepare_claim",
+    "reason_not_claim_object",
+    "reason_not_compact",
     "split_claim",
 ]
 
 DEFAULT_MAX_DEPTH = 32
 # Same bound as HC_JSON_DEPTH_LIMIT in csrc/hoody_core.h.
 MAX_DEPTH_LIMIT = 1024
+
+# SPEC section 2 step 1 sizes, as claim_parse.py applies them (same values).
+MAX_CLAIM_TEXT = 16 * 1024
+MAX_PAYLOAD_BYTES = 8 * 1024
+MAX_COMPACT = -(-MAX_CLAIM_TEXT // 3) * 4
+MAX_PAYLOAD_B64 = -(-MAX_PAYLOAD_BYTES // 3) * 4
+
+# prepare_claim's refusals: the whole message, word for word what
+# claim_parse.parse_claim puts in MalformedClaim for the same fault.
+REASON_CLAIM_TOO_LARGE = "the claim is larger than 16 KiB"
+REASON_PAYLOAD_TOO_LARGE = "the claim's payload is larger than 8 KiB"
+REASON_PAYLOAD_NOT_BASE64 = "the claim's payload_b64 is not base64"
+REASON_SIGNATURE_HEX = "the claim's signature_hex is not 128 hex digits"
+
+
+def reason_not_compact(reason: str) -> str:
+    """prepare_claim's message for input that is neither JSON nor strict base64."""
+    return f"the claim is neither JSON nor a compact token ({reason})"
+
+
+def reason_not_claim_object(reason: str) -> str:
+    """prepare_claim's message for JSON text that is not a valid claim object."""
+    return f"the claim is not a valid claim object: {reason}"
+
 
 _CLAIM_FIELDS = (
     ("kid", E_KID_MISSING, E_KID_TYPE),
@@ -173,6 +210,47 @@ def split_claim(text: str | bytes) -> tuple[str, str, str]:
         if not isinstance(obj[name], str):
             raise _fail(wrong_type)
     return obj["kid"], obj["payload_b64"], obj["signature_hex"]
+
+
+def finish_claim_parts(kid: str, payload_b64: str, signature_hex: str) -> tuple[str, str, bytes]:
+    """The checks after the split, in claim_parse's order: payload size, payload
+    ASCII, then signature_hex as exactly 128 hex digits (decoded to 64 bytes)."""
+    if len(payload_b64) > MAX_PAYLOAD_B64:
+        raise CodecError(REASON_PAYLOAD_TOO_LARGE)
+    if not payload_b64.isascii():
+        raise CodecError(REASON_PAYLOAD_NOT_BASE64)
+    if len(signature_hex) != 128:
+        raise CodecError(REASON_SIGNATURE_HEX)
+    try:
+        signature = decode_hex(signature_hex, 64)
+    except CodecError:
+        raise CodecError(REASON_SIGNATURE_HEX) from None
+    return kid, payload_b64, signature
+
+
+def prepare_claim(data: bytes) -> tuple[str, str, bytes]:
+    """``(kid, payload_b64, signature)`` of a claim's JSON text or compact token (bytes).
+
+    SPEC section 2 step 1 in one call: JSON text when the first byte is ``{``,
+    else the compact form (strict base64 of the JSON text); the size limits;
+    the claim object split; the payload size and ASCII checks; signature_hex
+    as 128 hex digits. Refusals are ``CodecError`` whose reason is the whole
+    message (see the REASON_* constants and reason_not_*()).
+    """
+    if data[:1] != b"{":
+        if len(data) > MAX_COMPACT:
+            raise CodecError(REASON_CLAIM_TOO_LARGE)
+        try:
+            data = decode_b64(data)
+        except CodecError as exc:
+            raise CodecError(reason_not_compact(exc.reason)) from None
+    if len(data) > MAX_CLAIM_TEXT:
+        raise CodecError(REASON_CLAIM_TOO_LARGE)
+    try:
+        kid, payload_b64, signature_hex = split_claim(data)
+    except CodecError as exc:
+        raise CodecError(reason_not_claim_object(exc.reason)) from None
+    return finish_claim_parts(kid, payload_b64, signature_hex)
 
 
 def decode_payload(payload_b64: str | bytes) -> dict[str, Any]:

@@ -3,6 +3,8 @@ threading, worst-case speed of the JSON checker, and backend selection."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import subprocess
 import sys
@@ -14,7 +16,7 @@ import nacl.bindings
 import pytest
 from nacl.signing import SigningKey
 
-from hoody_claims import encoding, native
+from hoody_claims import encoding, native, strict_json
 from hoody_claims.backends import BACKEND_NAMES, BackendUnavailable, backend_name, get_backend
 
 
@@ -301,3 +303,161 @@ def test_wheel_installs_into_a_clean_venv_and_loads_native(tmp_path: Path) -> No
     assert location.startswith(str(tmp_path / "venv")), location
     assert name == "native", out
     assert "nacl" in sodium, sodium
+
+
+# ------------------------------------------------- hc_claim_prepare / hc_verify_payload
+
+_PK_SEED = bytes(range(32))
+
+
+def _claim_doc(**changes: object) -> dict[str, object]:
+    key = SigningKey(_PK_SEED)
+    payload = base64.urlsafe_b64encode(b'{"sub":"u","iat":1,"exp":2}').rstrip(b"=").decode()
+    doc: dict[str, object] = {
+        "kid": "k1",
+        "payload_b64": payload,
+        "signature_hex": key.sign(payload.encode()).signature.hex(),
+    }
+    doc.update(changes)
+    return doc
+
+
+def _compact(text: bytes) -> bytes:
+    return base64.urlsafe_b64encode(text).rstrip(b"=")
+
+
+def test_prepare_claim_both_forms_agree_with_python() -> None:
+    text = json.dumps(_claim_doc()).encode()
+    expected = strict_json.prepare_claim(text)
+    assert expected[0] == "k1" and len(expected[2]) == 64
+    for data in (text, _compact(text), base64.b64encode(text)):
+        assert native.prepare_claim(data) == expected
+        assert strict_json.prepare_claim(data) == expected
+    upper = json.dumps(_claim_doc(signature_hex=expected[2].hex().upper())).encode()
+    assert native.prepare_claim(upper)[2] == expected[2]
+
+
+def test_prepare_claim_escaped_fields_take_the_slow_path() -> None:
+    doc = _claim_doc()
+    sig = str(doc["signature_hex"])
+    text = json.dumps(doc).encode()
+    for old, new in (
+        (b'"k1"', b'"k\\u0031"'),
+        (b'"' + sig[:2].encode(), b'"\\u00' + sig[:1].encode().hex().encode() + sig[1:2].encode()),
+        (b'"eyJ', b'"\\u0065yJ'),
+    ):
+        mutated = text.replace(old, new, 1)
+        assert mutated != text
+        assert native.prepare_claim(mutated) == strict_json.prepare_claim(text)
+        assert native.prepare_claim(_compact(mutated)) == strict_json.prepare_claim(text)
+    bad = text.replace(b'"' + sig[:2].encode(), b'"\\u0067' + sig[1:2].encode(), 1)
+    for impl in (native, strict_json):
+        with pytest.raises(encoding.CodecError) as info:
+            impl.prepare_claim(bad)
+        assert info.value.reason == strict_json.REASON_SIGNATURE_HEX
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", strict_json.reason_not_claim_object("not valid JSON")),
+        (b"e30 ", strict_json.reason_not_compact("a character outside the base64 alphabet")),
+        (b"e30", strict_json.reason_not_claim_object("the kid field is missing")),
+        (b"{" + b" " * (16 * 1024), strict_json.REASON_CLAIM_TOO_LARGE),
+        (b"A" * (strict_json.MAX_COMPACT + 4), strict_json.REASON_CLAIM_TOO_LARGE),
+        # decodes to 16386 bytes: too large once decoded, after the base64 checks
+        (b"A" * strict_json.MAX_COMPACT, strict_json.REASON_CLAIM_TOO_LARGE),
+        (b"A" * (strict_json.MAX_COMPACT - 3) + b"!", strict_json.reason_not_compact(
+            "a character outside the base64 alphabet")),
+        (json.dumps(_claim_doc(signature_hex="ab" * 63)).encode(),
+         strict_json.REASON_SIGNATURE_HEX),
+        (json.dumps(_claim_doc(signature_hex="ag" * 64)).encode(),
+         strict_json.REASON_SIGNATURE_HEX),
+        (json.dumps(_claim_doc(signature_hex="ab" * 65)).encode(),
+         strict_json.REASON_SIGNATURE_HEX),
+        # payload checks come before the signature check
+        (json.dumps(_claim_doc(payload_b64="A" * 10925, signature_hex="x")).encode(),
+         strict_json.REASON_PAYLOAD_TOO_LARGE),
+        (json.dumps(_claim_doc(payload_b64="é", signature_hex="x"), ensure_ascii=False).encode(),
+         strict_json.REASON_PAYLOAD_NOT_BASE64),
+        (json.dumps(_claim_doc(payload_b64="A" * 10924 + "é"), ensure_ascii=False).encode(),
+         strict_json.REASON_PAYLOAD_TOO_LARGE),
+        (json.dumps(_claim_doc(payload_b64="é" * 5000), ensure_ascii=False).encode(),
+         strict_json.REASON_PAYLOAD_NOT_BASE64),
+        (json.dumps(_claim_doc(kid=1)).encode(),
+         strict_json.reason_not_claim_object("the kid field is not a string")),
+    ],
+    ids=lambda v: str(len(v)) if isinstance(v, bytes) else None,
+)  # fmt: skip
+def test_prepare_claim_refusals(data: bytes, reason: str) -> None:
+    for impl in (native, strict_json):
+        with pytest.raises(encoding.CodecError) as info:
+            impl.prepare_claim(data)
+        assert info.value.reason == reason, impl
+
+
+def test_prepare_claim_payload_size_boundary() -> None:
+    doc = _claim_doc(payload_b64="A" * strict_json.MAX_PAYLOAD_B64)
+    for impl in (native, strict_json):
+        assert impl.prepare_claim(json.dumps(doc).encode())[1] == doc["payload_b64"]
+
+
+def test_prepare_raw_argument_checks() -> None:
+    ffi, lib = _lib()
+    prep = ffi.new("hc_prepared *")
+    assert lib.hc_claim_prepare(ffi.NULL, 1, ffi.NULL, 0, prep) == lib.HC_E_ARG
+    assert lib.hc_claim_prepare(b"{}", 2, ffi.NULL, 1, prep) == lib.HC_E_ARG
+    assert lib.hc_claim_prepare(b"{}", 2, ffi.NULL, 0, ffi.NULL) == lib.HC_E_ARG
+    assert lib.hc_claim_prepare(ffi.NULL, 0, ffi.NULL, 0, prep) == lib.HC_E_JSON_SYNTAX
+    text = json.dumps(_claim_doc()).encode()
+    small = ffi.new("char[]", len(text) - 1)
+    assert lib.hc_claim_prepare(_compact(text), len(_compact(text)), small, len(text) - 1,
+                                prep) == lib.HC_E_OUTPUT_SPACE  # fmt: skip
+    assert lib.hc_claim_prepare(text, len(text), ffi.NULL, 0, prep) == lib.HC_OK
+    assert prep.in_scratch == 0 and prep.text_len == len(text)
+    assert bytes(prep.sig) == bytes.fromhex(str(_claim_doc()["signature_hex"]))
+
+
+def test_verify_payload() -> None:
+    key = SigningKey(_PK_SEED)
+    pk = bytes(key.verify_key)
+    for payload in ("eyJhIjoxfQ", "eyJhIjoxfQ==", "WzFd", "eyJhIjoxfQ\n", "", "e30"):
+        sig = key.sign(payload.encode()).signature
+        for name in BACKEND_NAMES:
+            be = get_backend(name)
+            for s, k in ((sig, pk), (bytes(64), pk), (sig[:63], pk), (sig, pk[:31])):
+                try:
+                    got: object = be.verify_payload(s, k, payload)
+                except encoding.CodecError as exc:
+                    got = exc.reason
+                want: object
+                if s is not sig or k is not pk:
+                    want = None
+                else:
+                    try:
+                        want = strict_json.decode_payload(payload)
+                    except encoding.CodecError as exc:
+                        want = exc.reason
+                assert got == want, (name, payload)
+    ffi, lib = _lib()
+    outlen = ffi.new("size_t *")
+    assert lib.hc_verify_payload(bytes(64), pk, b"", 0, ffi.NULL, 0, outlen, 1025) == lib.HC_E_ARG
+    assert lib.hc_verify_payload(bytes(64), pk, b"", 0, ffi.NULL, 0, ffi.NULL, 32) == lib.HC_E_ARG
+    assert (
+        lib.hc_verify_payload(bytes(64), pk, b"", 0, ffi.NULL, 0, outlen, 32)
+        == lib.HC_E_SIGNATURE_INVALID
+    )
+    sig = key.sign(b"e30").signature
+    assert lib.hc_verify_payload(sig, pk, b"e30", 3, ffi.NULL, 0, outlen, 32) == (
+        lib.HC_E_OUTPUT_SPACE
+    )
+    out = ffi.new("char[]", 2)
+    assert lib.hc_verify_payload(sig, pk, b"e30", 3, out, 2, outlen, 32) == lib.HC_OK
+    assert outlen[0] == 2 and ffi.unpack(out, 2) == b"{}"
+
+
+def test_prepare_limits_mirror_claim_parse() -> None:
+    from hoody_claims import claim_parse
+
+    assert strict_json.MAX_CLAIM_TEXT == claim_parse.MAX_CLAIM_TEXT
+    assert strict_json.MAX_PAYLOAD_BYTES == claim_parse.MAX_PAYLOAD_BYTES
