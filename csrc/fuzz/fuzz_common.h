@@ -37,7 +37,7 @@ static inline int fuzz_known_status(int rc)
            (rc >= HC_E_HEX_LENGTH && rc <= HC_E_HEX_CHAR) ||
            (rc >= HC_E_B64_CHAR && rc <= HC_E_B64_PAD_BITS) ||
            (rc >= HC_E_UTF8 && rc <= HC_E_JSON_DUPLICATE) ||
-           (rc >= HC_E_NOT_OBJECT && rc <= HC_E_SIGNATURE_TYPE);
+           (rc >= HC_E_NOT_OBJECT && rc <= HC_E_SIGNATURE_HEX) || rc == HC_E_SIGNATURE_INVALID;
 }
 
 #endif

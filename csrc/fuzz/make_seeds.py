@@ -85,6 +85,32 @@ def main() -> None:
         + [bytes([32]) + base64.urlsafe_b64encode(d).rstrip(b"=") for d in JSON_DOCS[:6]]
         + [bytes([32]) + b"eyJhIjoxfQ\n", bytes([3]) + base64.b64encode(b'{"a":[[[1]]]}')],
     }
+    claim_texts = claims()
+    corpora["fuzz_prepare"] = [
+        bytes([k]) + form(t)
+        for k, t in enumerate(claim_texts[:6])
+        for form in (
+            lambda t: t,
+            lambda t: base64.urlsafe_b64encode(t).rstrip(b"="),
+            base64.b64encode,
+        )
+    ] + [
+        bytes([0]) + json.dumps(dict(CLAIM, signature_hex="AB" * 64)).encode(),
+        bytes([0]) + json.dumps(dict(CLAIM, signature_hex="ab" * 63)).encode(),
+        bytes([0]) + base64.b64encode(json.dumps(dict(CLAIM, signature_hex="g" * 128)).encode()),
+        bytes([0]) + json.dumps(CLAIM).encode().replace(b'"abab', b'"\\u0061bab'),
+        bytes([2]) + b"e30",
+        bytes([0]) + b"",
+    ]
+    sig0 = hashlib.sha512(b"vp").digest()
+    pk0 = hashlib.sha256(b"vp").digest()
+    corpora["fuzz_verify_payload"] = [
+        sig0 + pk0 + bytes([32]) + base64.b64encode(d) for d in JSON_DOCS[:8]
+    ] + [
+        sig0 + pk0 + bytes([32]) + b"eyJhIjoxfQ",
+        sig0 + pk0 + bytes([32]) + b"eyJhIjoxfQ\n",
+        bytes(96) + bytes([3]) + base64.urlsafe_b64encode(b'{"a":[[[1]]]}').rstrip(b"="),
+    ]
     items = []
     for i in range(4):
         sig = hashlib.sha512(b"sig%d" % i).digest()
