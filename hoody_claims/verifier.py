@@ -216,20 +216,27 @@ class _Verifier:
 
     def _check_signature(self, raw: RawClaim, key: bytes) -> Any:
         """Step 3, then decode the payload the signature covers (step 4)."""
+        if self.signed_data == "b64":  # the default: verify, then decode, in one native call
+            try:
+                payload = self._backend.verify_payload(raw.signature, key, raw.payload_b64)
+            except CodecError as exc:
+                raise MalformedClaim(f"the claim's payload is malformed: {exc.reason}") from None
+            if payload is None:
+                raise InvalidSignature("the claim's signature does not verify")
+            return payload
         verify = self._backend.verify
-        if self.signed_data != "raw" and verify(
+        if self.signed_data == "auto" and verify(
             raw.signature, raw.payload_b64.encode("ascii"), key
         ):
             return self._payload_object(raw)
-        if self.signed_data != "b64":
-            data = self._message(raw, True)
-            if verify(raw.signature, data, key):
-                try:
-                    return self._backend.loads_strict(data)
-                except CodecError as exc:
-                    raise MalformedClaim(
-                        f"the claim's payload is not strict JSON: {exc.reason}"
-                    ) from None
+        data = self._message(raw, True)
+        if verify(raw.signature, data, key):
+            try:
+                return self._backend.loads_strict(data)
+            except CodecError as exc:
+                raise MalformedClaim(
+                    f"the claim's payload is not strict JSON: {exc.reason}"
+                ) from None
         raise InvalidSignature("the claim's signature does not verify")
 
     def _payload_object(self, raw: RawClaim) -> Any:

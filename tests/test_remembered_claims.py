@@ -31,12 +31,18 @@ class Counting:
             self.calls += 1
         return self.inner.verify(sig, msg, pk)
 
+    def verify_payload(self, sig: bytes, pk: bytes, payload_b64: str) -> Any:
+        with self._lock:
+            self.calls += 1
+        return self.inner.verify_payload(sig, pk, payload_b64)
+
     def verify_batch(self, triples: Any) -> list[bool]:
         self.batch_sizes.append(len(triples))
         return self.inner.verify_batch(triples)
 
     def backend(self) -> Backend:
-        return dataclasses.replace(self.inner, verify=self.verify, verify_batch=self.verify_batch)
+        return dataclasses.replace(self.inner, verify=self.verify, verify_payload=self.verify_payload,
+                                   verify_batch=self.verify_batch)
 
 
 def test_same_claim_costs_one_signature_check(issuer: Issuer) -> None:
