@@ -79,7 +79,7 @@ def claim_from_payload(obj: object, kid: str) -> Claim:
         and not ("projectId" in obj and "project_id" in obj)
     ):
         aud = _check_unusual(obj)
-    return Claim(
+    return _new_claim(
         kid,
         claim_type,
         sub,
@@ -92,6 +92,42 @@ def claim_from_payload(obj: object, kid: str) -> Claim:
         nbf,
         MappingProxyType(obj) if _CONTAINERS.isdisjoint(map(type, obj.values())) else _freeze(obj),
     )
+
+
+# A frozen dataclass's __init__ sets each field through object.__setattr__, which costs about
+# 3 µs for a Claim: a real share of the per-claim budget. The slot descriptors set the same
+# fields directly, at half the cost; the result is an ordinary, still frozen, Claim.
+(_kid, _ctype, _sub, _type, _cid, _pid, _aud, _iat, _exp, _nbf, _payload) = (
+    Claim.__dict__[name].__set__ for name in Claim.__slots__
+)
+
+
+def _new_claim(
+    kid: str,
+    claim_type: str | None,
+    sub: str | None,
+    user_type: str | None,
+    container_id: str | None,
+    project_id: str | None,
+    aud: str | tuple[str, ...] | None,
+    iat: int,
+    exp: int,
+    nbf: int | None,
+    payload: Mapping[str, Any],
+) -> Claim:
+    claim: Claim = object.__new__(Claim)
+    _kid(claim, kid)
+    _ctype(claim, claim_type)
+    _sub(claim, sub)
+    _type(claim, user_type)
+    _cid(claim, container_id)
+    _pid(claim, project_id)
+    _aud(claim, aud)
+    _iat(claim, iat)
+    _exp(claim, exp)
+    _nbf(claim, nbf)
+    _payload(claim, payload)
+    return claim
 
 
 def _check_unusual(obj: dict[str, Any]) -> str | tuple[str, ...] | None:

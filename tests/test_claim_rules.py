@@ -383,3 +383,18 @@ def test_errors_carry_status(issuer: Issuer, backend: Backend) -> None:
     with pytest.raises(hc.WrongContainer) as info:
         verifier(issuer, backend).verify(issuer.container_claim(container_id=OTHER_CID, now=NOW), now=NOW)
     assert info.value.status == 403 and "another container" in info.value.message
+
+
+def test_fast_claim_construction_matches_the_dataclass() -> None:
+    from types import MappingProxyType
+
+    from hoody_claims.claim import claim_from_payload
+
+    obj = payload(project_id=PID, nbf=NOW - 5, extra=1)
+    got = claim_from_payload(dict(obj), "k1")
+    expected = hc.Claim(kid="k1", claim_type="container", sub="u1", type="user", container_id=CID,
+                        project_id=PID, aud=None, iat=NOW - 10, exp=NOW + 600, nbf=NOW - 5,
+                        payload=MappingProxyType(obj))
+    assert got == expected and repr(got) == repr(expected)
+    with pytest.raises(AttributeError):
+        got.sub = "root"  # type: ignore[misc]
