@@ -33,6 +33,7 @@ __all__ = [
 ]
 
 _ID = re.compile(r"[0-9a-f]{24}")
+_ARTICLE = {"container": "a container", "identity": "an identity"}
 
 
 class _AnyContainer:
@@ -78,8 +79,8 @@ class Policy:
         max_age: int | None = None,
     ) -> Policy:
         """Normalise user-given collections; a lone string is one value, not its letters."""
-        if max_age is not None and (isinstance(max_age, bool) or max_age < 0):
-            raise ValueError("max_age must be a non-negative number of seconds")
+        if max_age is not None and (type(max_age) is not int or max_age < 0):
+            raise ValueError("max_age must be a non-negative integer number of seconds")
         return cls(_as_set(allow_types, "allow_types"), _as_set(users, "users"), max_age)
 
 
@@ -97,7 +98,9 @@ def _as_set(values: Iterable[str] | None, what: str) -> frozenset[str] | None:
 def check_type(claim: Claim, expected: str) -> None:
     """Step 5: a container claim is never an identity claim, nor the reverse."""
     if claim.claim_type != expected:
-        raise WrongClaimType(f"expected a {expected} claim, got claim_type {claim.claim_type!r}")
+        raise WrongClaimType(
+            f"expected {_ARTICLE[expected]} claim, got claim_type {claim.claim_type!r}"
+        )
 
 
 def check_time(claim: Claim, now: int, leeway: int) -> None:

@@ -48,6 +48,12 @@ def verify_response(
     ``path`` is the request's path as sent, query string included. ``require_bound=True``
     refuses legacy headers that do not sign the method and status. Returns the parsed header.
     """
+    if max_skew is not None and (type(max_skew) is not int or max_skew < 0):
+        raise ValueError("max_skew must be a non-negative integer number of seconds")
+    if isinstance(allowed_kids, str):
+        allowed_kids = (allowed_kids,)  # one kid, never a substring test
+    if not isinstance(method, str) or type(status) is not int:
+        raise TypeError("method must be a str and status an int")
     header = value if isinstance(value, SignatureHeader) else parse_signature_header(value)
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise TypeError("body must be the response body as bytes")

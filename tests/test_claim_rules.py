@@ -398,3 +398,9 @@ def test_fast_claim_construction_matches_the_dataclass() -> None:
     assert got == expected and repr(got) == repr(expected)
     with pytest.raises(AttributeError):
         got.sub = "root"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1, 1.5, True, "60"])
+def test_max_age_must_be_a_non_negative_integer(issuer: Issuer, bad: Any) -> None:
+    with pytest.raises(ValueError):
+        hc.ClaimVerifier(issuer.key_set(), container_id=CID, max_age=bad)

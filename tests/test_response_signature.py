@@ -159,3 +159,23 @@ def test_large_body(issuer: Issuer, backend: Backend) -> None:
     header = issuer.sign_response(body, method="PUT", status=204, path="/b", t=NOW)
     assert check(issuer, backend, header, body=body, method="PUT", status=204, path="/b").status == 204
     assert check_code(issuer, backend, header, body=body[:-1], method="PUT", status=204, path="/b") == "INVALID_SIGNATURE"
+
+
+def test_a_string_kid_allowlist_is_one_kid_not_a_substring(issuer: Issuer, backend: Backend) -> None:
+    header = issuer.sign_response(BODY, path="/api/v1/x", t=NOW)
+    assert check(issuer, backend, header, allowed_kids="k1").kid == "k1"
+    assert check_code(issuer, backend, header, allowed_kids="k1-old") == "UNKNOWN_KEY"
+
+
+@pytest.mark.parametrize("skew", [float("nan"), float("inf"), -1, 1.5, True, "300"])
+def test_max_skew_must_be_a_non_negative_integer(issuer: Issuer, backend: Backend, skew: Any) -> None:
+    header = issuer.sign_response(BODY, path="/api/v1/x", t=NOW)
+    with pytest.raises(ValueError):
+        check(issuer, backend, header, max_skew=skew, now=NOW + 10**6)
+
+
+@pytest.mark.parametrize("kw", [{"method": None}, {"status": "200"}, {"status": 200.0}])
+def test_method_and_status_types(issuer: Issuer, backend: Backend, kw: dict[str, Any]) -> None:
+    header = issuer.sign_response(BODY, path="/api/v1/x", t=NOW)
+    with pytest.raises(TypeError):
+        check(issuer, backend, header, **kw)
