@@ -7,8 +7,8 @@ S >= L, a non-canonical public key A (y >= p), and A or R of small order
 refuses those itself; both then run the same cofactorless equation and agree
 on every input.
 
-:func:`is_valid_public_key` is pure Python (big-integer point arithmetic,
-a few milliseconds) because it only runs when a key document is loaded.
+:func:`is_valid_public_key` asks libsodium through PyNaCl; its pure-Python twin
+(big-integer point arithmetic, a few milliseconds) serves where PyNaCl cannot load.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 __all__ = [
     "is_valid_public_key",
+    "is_valid_public_key_python",
     "verify_cryptography",
     "verify_pynacl",
 ]
@@ -144,6 +145,28 @@ def _is_identity(pt: _Point) -> bool:
 
 def is_valid_public_key(pk: bytes) -> bool:
     """Usable as an Ed25519 public key: libsodium's crypto_core_ed25519_is_valid_point.
+
+    Uses libsodium's own function through PyNaCl (microseconds); the pure-Python
+    :func:`is_valid_public_key_python` (milliseconds, holding the GIL) only where
+    PyNaCl cannot load.
+    """
+    if len(pk) != 32:
+        return False
+    check = _sodium_is_valid_point()
+    return bool(check(pk)) if check is not None else is_valid_public_key_python(pk)
+
+
+@lru_cache(maxsize=1)
+def _sodium_is_valid_point() -> Any:
+    try:
+        from nacl.bindings import crypto_core_ed25519_is_valid_point
+    except ImportError:
+        return None
+    return crypto_core_ed25519_is_valid_point
+
+
+def is_valid_public_key_python(pk: bytes) -> bool:
+    """Pure Python twin of libsodium's crypto_core_ed25519_is_valid_point.
 
     32 bytes, canonical (y < p), not on the small-order blocklist, a point of
     the curve, and in the prime-order subgroup (L * A is the identity), which

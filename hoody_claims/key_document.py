@@ -23,6 +23,8 @@ __all__ = ["MAX_DOCUMENT_BYTES", "KeySet"]
 
 #: A real document is under 2 KiB; anything this large is not one.
 MAX_DOCUMENT_BYTES = 1 << 20
+#: A rotation lists two or three keys; a document with hundreds is not Hoody's.
+MAX_KEYS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +95,8 @@ def _key_set_from_object(parsed: Any) -> KeySet:
     if not isinstance(entries, list):
         raise InvalidKeyDocument('the key document has no "keys" list')
 
+    if len(entries) > MAX_KEYS:
+        raise InvalidKeyDocument(f"the key document lists more than {MAX_KEYS} keys")
     keys: dict[str, bytes] = {}
     for entry in entries:
         if not isinstance(entry, Mapping):

@@ -100,6 +100,7 @@ def test_torsion_and_blocklist_are_what_libsodium_blocks() -> None:
     for enc in SMALL_ORDER:
         assert ed.has_small_order_encoding(enc)
         assert not ed.is_valid_public_key(enc)
+        assert not ed.is_valid_public_key_python(enc)
         assert not crypto_core_ed25519_is_valid_point(enc)
     assert encode(ed._mul(1, _B)) == bytes.fromhex("58" + "66" * 31)
     assert ed._is_identity(ed._mul(L, _B))
@@ -283,6 +284,7 @@ def test_mixed_order_key_cases_do_verify_sometimes() -> None:
 )
 def test_is_valid_public_key_matches_libsodium(pk: bytes) -> None:
     assert ed.is_valid_public_key(pk) == bool(crypto_core_ed25519_is_valid_point(pk))
+    assert ed.is_valid_public_key_python(pk) == bool(crypto_core_ed25519_is_valid_point(pk))
 
 
 def test_is_valid_public_key_lengths() -> None:

@@ -175,3 +175,13 @@ def test_key_set_is_read_only(issuer: Issuer) -> None:
         keys.keys["evil"] = b"x" * 32  # type: ignore[index]
     with pytest.raises(AttributeError):
         keys.active_kid = "evil"  # type: ignore[misc]
+
+
+def test_too_many_keys_is_refused_quickly(issuer: Issuer) -> None:
+    import time
+
+    others = tuple(Issuer(kid=f"k{i}") for i in range(2, 66))
+    assert len(hc.KeySet.from_document(issuer.key_document(extra_keys=others[:63]))) == 64
+    started = time.monotonic()
+    assert "more than 64 keys" in refused(issuer.key_document(extra_keys=others))
+    assert time.monotonic() - started < 5
