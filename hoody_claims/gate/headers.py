@@ -107,8 +107,9 @@ def upstream_request_headers(
     Dropped: hop-by-hop fields (and those the client named in ``Connection``), ``Host`` unless
     preserved, ``Content-Length`` (the client library frames the body), ``Expect`` (the gate
     answers ``100-continue`` itself), the claim (header, ``HoodyClaim`` Authorization, cookie),
-    and any identity header the client sent. Added: the identity of the verified claim and
-    ``X-Forwarded-For`` (appended), ``-Proto`` and ``-Host`` (replaced unless trusted).
+    and any identity header the client sent, in any spelling (``X_Hoody_User`` too). Added:
+    the identity of the verified claim and ``X-Forwarded-For`` (appended), ``-Proto`` and
+    ``-Host`` (replaced unless trusted).
     """
     drop = _DROP_WS if websocket else _DROP
     if not preserve_host:
@@ -119,9 +120,12 @@ def upstream_request_headers(
     prior_for: list[str] = []
     for name, value in strip_claim_headers(headers.items(), cookie_name):
         lname = name.lower()
+        # CGI-style upstreams read X_Hoody_User as X-Hoody-User: underscore spellings of the
+        # fields we drop or set are dropped too, never passed on as look-alikes.
+        norm = lname.replace("_", "-")
         if lname == "x-forwarded-for":
             prior_for.append(value)
-        elif lname not in drop:
+        elif norm not in drop and norm != "x-forwarded-for":
             out.add(name, value)
     for name, value in identity:
         out.add(name, value)

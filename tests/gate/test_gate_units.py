@@ -144,6 +144,11 @@ def test_upstream_headers_rules() -> None:
             ("Content-Length", "5"),
             ("X-Hoody-User", "spoof"),
             ("x-hoody-container", "spoof"),
+            ("X_Hoody_User", "spoof"),
+            ("x-hoody_user-type", "spoof"),
+            ("X_Forwarded_For", "6.6.6.6"),
+            ("Keep_Alive", "1"),
+            ("My_App_Header", "kept"),
             ("Authorization", "Bearer app-token"),
             ("X-Forwarded-For", "1.1.1.1"),
             ("X-Forwarded-For", "2.2.2.2"),
@@ -168,6 +173,9 @@ def test_upstream_headers_rules() -> None:
     assert out["X-Forwarded-Proto"] == "http"
     assert out["X-Forwarded-Host"] == "gate.example"
     assert out["Set-Cookie-Like"] == "kept"
+    assert out["My_App_Header"] == "kept"
+    for spoof in ("X_Hoody_User", "x-hoody_user-type", "X_Forwarded_For", "Keep_Alive"):
+        assert spoof not in out, spoof
 
 
 def test_trusted_forwarded_headers_are_kept() -> None:
