@@ -66,18 +66,57 @@ _gate: Gatekeeper | None = None
 _policy: dict[str, Any] = {}
 
 
+_KNOWN_SETTINGS = frozenset(
+    {
+        "VERIFIER",
+        "GATEKEEPER",
+        "CONTAINER_ID",
+        "PROJECT_ID",
+        "LEEWAY",
+        "KEYS",
+        "API_BASE",
+        "KEY_CACHE_DIR",
+        "EXEMPT_PATHS",
+        "SOURCES",
+        "COOKIE_NAME",
+        "QUERY_PARAM",
+        "REDIRECT_QUERY",
+        "POLICY",
+    }
+)
+
+
 def _settings() -> Mapping[str, Any]:
     conf = getattr(settings, SETTINGS_NAME, None) or {}
     if not isinstance(conf, Mapping):
         raise ImproperlyConfigured(f"settings.{SETTINGS_NAME} must be a dict")
+    # A misspelt key (PROJECTID) would silently drop a binding: refuse it instead.
+    unknown = sorted(set(conf) - _KNOWN_SETTINGS)
+    if unknown:
+        raise ImproperlyConfigured(
+            f"settings.{SETTINGS_NAME}: unknown key(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(_KNOWN_SETTINGS))}"
+        )
+    for key in ("EXEMPT_PATHS", "SOURCES"):
+        if isinstance(conf.get(key), (str, bytes)):
+            raise ImproperlyConfigured(
+                f"settings.{SETTINGS_NAME}[{key!r}] must be a list of strings"
+            )
     return conf
+
+
+def _import(path: str, key: str) -> Any:
+    try:
+        return import_string(path)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"settings.{SETTINGS_NAME}[{key!r}]: {exc}") from None
 
 
 def _verifier_from_settings(conf: Mapping[str, Any]) -> Verifier | None:
     spec = conf.get("VERIFIER")
     if spec is not None:
         if isinstance(spec, str):
-            spec = import_string(spec)
+            spec = _import(spec, "VERIFIER")
         if callable(spec) and not hasattr(spec, "verify"):
             spec = spec()
         return spec  # type: ignore[no-any-return]
@@ -120,7 +159,7 @@ def get_gate() -> Gatekeeper:
             _policy = check_policy(conf.get("POLICY") or {})
             ready = conf.get("GATEKEEPER")
             if isinstance(ready, str):
-                ready = import_string(ready)
+                ready = _import(ready, "GATEKEEPER")
             if ready is not None:
                 if options or "VERIFIER" in conf:
                     raise ImproperlyConfigured(

@@ -101,3 +101,6 @@ def test_broken_settings_fail_at_startup() -> None:
         HoodyClaimsMiddleware(lambda request: None)
     with override_settings(HOODY_CLAIMS={"POLICY": {"groups": ["x"]}}), pytest.raises(TypeError):
         HoodyClaimsMiddleware(lambda request: None)
+    for bad in ({"PROJECTID": "x"}, {"EXEMPT_PATHS": "/healthz"}, {"VERIFIER": "no.such.path"}):
+        with override_settings(HOODY_CLAIMS=bad), pytest.raises(ImproperlyConfigured):
+            HoodyClaimsMiddleware(lambda request: None)
