@@ -183,7 +183,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
                 else args.container_id or os.environ.get("HOODY_CONTAINER_ID")
             )
             if container is None:
-                raise UsageError("say which container: --container-id ID, or --any-container")
+                raise UsageError(
+                    "say which container: --container-id ID or --any-container "
+                    "(or --audience AUD to verify an identity claim)"
+                )
+            if args.any_container and args.container_id:
+                raise UsageError("--container-id and --any-container contradict each other")
             verifier = ClaimVerifier(
                 _key_source(args),
                 container_id=container,
