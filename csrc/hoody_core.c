@@ -114,11 +114,26 @@ typedef struct {
     uchar *results;
     hc_verify_fn fn;
     size_t next;
-} hc_batch;
+    /* hc_batch_start only: results are status codes, and with out != NULL the
+     * message of each item that verifies is payload-decoded into
+     * out[out_offsets[i] .. out_offsets[i + 1]), its length in out_lens[i]. */
+    int codes;
+    char *out;
+    const size_t *out_offsets;
+    size_t *out_lens;
+    int max_depth;
+} hc_batch_job;
+
+struct hc_batch {
+    hc_batch_job job;
+    pthread_t threads[HC_MAX_THREADS];
+    int started;
+    int rc;
+};
 
 static void *hc_batch_worker(void *arg)
 {
-    hc_batch *b = arg;
+    hc_batch_job *b = arg;
 
     for (;;) {
         size_t start = __atomic_fetch_add(&b->next, HC_BATCH_CHUNK, __ATOMIC_RELAXED);
@@ -132,8 +147,22 @@ static void *hc_batch_worker(void *arg)
         for (i = start; i < stop; i++) {
             size_t off = b->offsets[i];
             size_t len = b->offsets[i + 1] - off;
-            b->results[i] = b->fn(b->sigs + 64 * i, b->msgs + off, (unsigned long long) len,
-                                  b->pks + 32 * i) == 0;
+            int ok = b->fn(b->sigs + 64 * i, b->msgs + off, (unsigned long long) len,
+                           b->pks + 32 * i) == 0;
+
+            if (!b->codes) {
+                b->results[i] = (uchar) ok;
+            } else if (!ok) {
+                b->results[i] = HC_E_SIGNATURE_INVALID;
+            } else if (b->out != NULL) {
+                size_t o = b->out_offsets[i];
+
+                b->results[i] = (uchar) hc_payload_decode(
+                    (const char *) b->msgs + off, len, b->out + o, b->out_offsets[i + 1] - o,
+                    &b->out_lens[i], b->max_depth);
+            } else {
+                b->results[i] = HC_OK;
+            }
         }
     }
     return NULL;
@@ -149,12 +178,26 @@ static int hc_cpu_count(void)
     return n > HC_MAX_THREADS ? HC_MAX_THREADS : (int) n;
 }
 
+static int hc_batch_threads(int nthreads, size_t n)
+{
+    if (nthreads <= 0) {
+        nthreads = hc_cpu_count();
+    }
+    if (nthreads > HC_MAX_THREADS) {
+        nthreads = HC_MAX_THREADS;
+    }
+    if ((size_t) nthreads > (n + HC_BATCH_CHUNK - 1) / HC_BATCH_CHUNK) {
+        nthreads = (int) ((n + HC_BATCH_CHUNK - 1) / HC_BATCH_CHUNK);
+    }
+    return nthreads;
+}
+
 int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
                     const char *sigs, const char *pks, unsigned char *results, int nthreads)
 {
     pthread_t threads[HC_MAX_THREADS];
     int started = 0;
-    hc_batch b;
+    hc_batch_job b;
     size_t i;
     int t;
 
@@ -188,16 +231,13 @@ int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *o
     b.pks = (const uchar *) pks;
     b.results = results;
     b.next = 0;
+    b.codes = 0;
+    b.out = NULL;
+    b.out_offsets = NULL;
+    b.out_lens = NULL;
+    b.max_depth = 0;
 
-    if (nthreads <= 0) {
-        nthreads = hc_cpu_count();
-    }
-    if (nthreads > HC_MAX_THREADS) {
-        nthreads = HC_MAX_THREADS;
-    }
-    if ((size_t) nthreads > (n + HC_BATCH_CHUNK - 1) / HC_BATCH_CHUNK) {
-        nthreads = (int) ((n + HC_BATCH_CHUNK - 1) / HC_BATCH_CHUNK);
-    }
+    nthreads = hc_batch_threads(nthreads, n);
     /* The calling thread is worker 0; if a thread cannot be started the
      * others simply take its share. */
     for (t = 1; t < nthreads; t++) {
@@ -211,6 +251,118 @@ int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *o
         pthread_join(threads[t], NULL);
     }
     return HC_OK;
+}
+
+static int hc_batch_check(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
+                          const char *sigs, const char *pks, const char *out, size_t out_len,
+                          const size_t *out_offsets, const size_t *out_lens, int max_depth)
+{
+    size_t i;
+
+    if (offsets == NULL || sigs == NULL || pks == NULL || (msgs == NULL && msgs_len != 0) ||
+        n > SIZE_MAX / 64 - 1) {
+        return HC_E_ARG;
+    }
+    for (i = 0; i < n; i++) {
+        if (offsets[i] > offsets[i + 1]) {
+            return HC_E_ARG;
+        }
+    }
+    if (offsets[n] > msgs_len) {
+        return HC_E_ARG;
+    }
+    if (out == NULL) {
+        return out_len == 0 && out_offsets == NULL && out_lens == NULL ? HC_OK : HC_E_ARG;
+    }
+    if (out_offsets == NULL || out_lens == NULL || max_depth < 0 ||
+        max_depth > HC_JSON_DEPTH_LIMIT) {
+        return HC_E_ARG;
+    }
+    for (i = 0; i < n; i++) {
+        if (out_offsets[i] > out_offsets[i + 1]) {
+            return HC_E_ARG;
+        }
+    }
+    return out_offsets[n] > out_len ? HC_E_ARG : HC_OK;
+}
+
+hc_batch *hc_batch_start(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
+                         const char *sigs, const char *pks, unsigned char *status, char *out,
+                         size_t out_len, const size_t *out_offsets, size_t *out_lens,
+                         int max_depth, int nthreads)
+{
+    hc_batch *b = calloc(1, sizeof *b);
+    int t;
+
+    if (b == NULL) {
+        return NULL;
+    }
+    if (n == 0) {
+        return b;
+    }
+    if (status == NULL) {
+        b->rc = HC_E_ARG;
+        return b;
+    }
+    memset(status, HC_E_SIGNATURE_INVALID, n);
+    if (out_lens != NULL) {
+        memset(out_lens, 0, n * sizeof *out_lens);
+    }
+    b->rc = hc_batch_check(n, msgs, msgs_len, offsets, sigs, pks, out, out_len, out_offsets,
+                           out_lens, max_depth);
+    if (b->rc != HC_OK) {
+        return b;
+    }
+    b->job.fn = hc_get_fn();
+    if (b->job.fn == NULL) {
+        b->rc = HC_E_STATE;
+        return b;
+    }
+    b->job.n = n;
+    b->job.msgs = msgs != NULL ? (const uchar *) msgs : hc_empty;
+    b->job.offsets = offsets;
+    b->job.sigs = (const uchar *) sigs;
+    b->job.pks = (const uchar *) pks;
+    b->job.results = status;
+    b->job.next = 0;
+    b->job.codes = 1;
+    b->job.out = out;
+    b->job.out_offsets = out_offsets;
+    b->job.out_lens = out_lens;
+    b->job.max_depth = max_depth;
+    nthreads = hc_batch_threads(nthreads, n);
+    for (t = 0; t < nthreads; t++) {
+        if (pthread_create(&b->threads[b->started], NULL, hc_batch_worker, &b->job) != 0) {
+            break;
+        }
+        b->started++;
+    }
+    if (b->started == 0) {
+        /* No thread could be started: do the work now, the wait only frees. */
+        hc_batch_worker(&b->job);
+    }
+    return b;
+}
+
+int hc_batch_wait(hc_batch *b)
+{
+    int rc;
+    int t;
+
+    if (b == NULL) {
+        return HC_E_NOMEM;
+    }
+    /* The waiting thread takes its share of what is left (the items are
+     * claimed from the shared counter, so each is still done exactly once). */
+    if (b->started > 0) {
+        hc_batch_worker(&b->job);
+    }
+    for (t = 0; t < b->started; t++) {
+        pthread_join(b->threads[t], NULL);
+    }
+    rc = b->rc;
+    free(b);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */

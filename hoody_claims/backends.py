@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from . import encoding, strict_json
 from .ed25519 import verify_cryptography, verify_pynacl
@@ -40,6 +40,21 @@ PrepareClaimFn = Callable[[bytes], tuple[str, str, bytes]]
 VerifyPayloadFn = Callable[[bytes, bytes, str], "dict[str, Any] | None"]
 
 
+class PayloadBatch(Protocol):
+    """A started :attr:`Backend.verify_payloads_start` batch."""
+
+    def join(self) -> None:
+        """Wait for the verification work only (the payloads may still be parsed by wait)."""
+
+    def wait(self) -> list[dict[str, Any] | encoding.CodecError | None]:
+        """Per item: the payload object, None, or the CodecError (returned, not raised)."""
+
+
+VerifyPayloadsStartFn = Callable[
+    [Sequence[tuple[bytes, bytes, bytes]], "PayloadBatch | None"], PayloadBatch
+]
+
+
 class BackendUnavailable(RuntimeError):
     """A backend that was asked for by name cannot be used here."""
 
@@ -58,6 +73,11 @@ class Backend:
     ``verify_payload(sig, pk, payload_b64)``: Ed25519 over the ASCII bytes of
     ``payload_b64``, then the decoded payload object; None when the signature
     does not verify, ``CodecError`` when it does but the payload is malformed.
+    ``verify_payloads_start([(msg, sig, pk), ...], after)``: ``verify_payload`` for
+    many triples whose message is the ASCII payload_b64; native starts threads and
+    returns at once (after joining the batch ``after``, if not None), the others
+    finish before returning. Its ``wait()`` gives
+    per item the payload object, None, or the ``CodecError`` (returned, not raised).
     """
 
     name: str
@@ -71,6 +91,7 @@ class Backend:
     decode_payload: Callable[[str | bytes], dict[str, Any]]
     prepare_claim: PrepareClaimFn
     verify_payload: VerifyPayloadFn
+    verify_payloads_start: VerifyPayloadsStartFn
 
 
 def _sequential(verify: VerifyFn) -> VerifyBatchFn:
@@ -97,6 +118,41 @@ def _verify_then_decode(verify: VerifyFn) -> VerifyPayloadFn:
     return verify_payload
 
 
+class _Done:
+    """A batch that was finished when it was started."""
+
+    __slots__ = ("_results",)
+
+    def __init__(self, results: list[dict[str, Any] | encoding.CodecError | None]) -> None:
+        self._results = results
+
+    def join(self) -> None:
+        pass
+
+    def wait(self) -> list[dict[str, Any] | encoding.CodecError | None]:
+        return self._results
+
+
+def _payloads_now(verify: VerifyFn) -> VerifyPayloadsStartFn:
+    def verify_payloads_start(
+        triples: Sequence[tuple[bytes, bytes, bytes]], after: PayloadBatch | None = None
+    ) -> PayloadBatch:
+        if after is not None:
+            after.join()
+        results: list[dict[str, Any] | encoding.CodecError | None] = []
+        for msg, sig, pk in triples:
+            if not verify(sig, msg, pk):
+                results.append(None)
+                continue
+            try:
+                results.append(strict_json.decode_payload(msg))
+            except encoding.CodecError as exc:
+                results.append(exc)
+        return _Done(results)
+
+    return verify_payloads_start
+
+
 def _python_backend(name: str, verify: VerifyFn) -> Backend:
     return Backend(
         name=name,
@@ -110,6 +166,7 @@ def _python_backend(name: str, verify: VerifyFn) -> Backend:
         decode_payload=strict_json.decode_payload,
         prepare_claim=strict_json.prepare_claim,
         verify_payload=_verify_then_decode(verify),
+        verify_payloads_start=_payloads_now(verify),
     )
 
 
@@ -135,6 +192,7 @@ def _build(name: str) -> Backend:
             decode_payload=native.decode_payload,
             prepare_claim=native.prepare_claim,
             verify_payload=native.verify_payload,
+            verify_payloads_start=native.verify_payloads_start,
         )
     if name == "pynacl":
         try:

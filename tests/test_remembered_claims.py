@@ -40,9 +40,14 @@ class Counting:
         self.batch_sizes.append(len(triples))
         return self.inner.verify_batch(triples)
 
+    def verify_payloads_start(self, triples: Any, after: Any = None) -> Any:
+        self.batch_sizes.append(len(triples))
+        return self.inner.verify_payloads_start(triples, after)
+
     def backend(self) -> Backend:
         return dataclasses.replace(self.inner, verify=self.verify, verify_payload=self.verify_payload,
-                                   verify_batch=self.verify_batch)
+                                   verify_batch=self.verify_batch,
+                                   verify_payloads_start=self.verify_payloads_start)
 
 
 def test_same_claim_costs_one_signature_check(issuer: Issuer) -> None:
@@ -146,9 +151,10 @@ def test_verify_many_uses_one_batch_call(issuer: Issuer) -> None:
     assert [r.sub for r in results[:10]] == [f"u{i}" for i in range(10)]  # type: ignore[union-attr]
     assert [getattr(r, "code", None) for r in results[10:13]] == ["INVALID_SIGNATURE", "MALFORMED_CLAIM", "CLAIM_EXPIRED"]
     assert [r.sub for r in results[13:]] == [f"u{i}" for i in range(10, 20)] + ["u0"]  # type: ignore[union-attr]
-    assert counter.batch_sizes == [23]  # junk never reached the signature step
+    # Chunks of 16 and 8 claims; junk never reached the signature step.
+    assert counter.batch_sizes == [15, 8]
     assert v.verify_many(good, now=NOW) == [v.verify(c, now=NOW) for c in good]
-    assert counter.batch_sizes == [23] and counter.calls == 0  # all remembered: no batch at all
+    assert counter.batch_sizes == [15, 8] and counter.calls == 0  # all remembered: no batch at all
     later = v.verify_many(good[:2], now=NOW + 10_000)
     assert [getattr(r, "code", None) for r in later] == ["CLAIM_EXPIRED", "CLAIM_EXPIRED"]
 
@@ -181,7 +187,10 @@ def test_verify_many_large_mixed_batches_match_one_by_one(issuer: Issuer) -> Non
         except hc.HoodyClaimsError as exc:
             expected.append(exc.code)
     assert [outcome(r) for r in many.verify_many(claims, now=NOW)] == expected
-    assert len(counter.batch_sizes) == 1
+    # Chunks of 16 to 64 claims, chunk k finished while chunk k + 1 verifies: the junk (kind 2)
+    # never reaches the signature step, and a claim whose first copy was finished before its
+    # chunk was prepared (kind 1 claims are identical; the repeats) costs no signature work.
+    assert counter.batch_sizes == [13, 25, 39, 39, 38, 33, 8, 3, 2] and counter.calls == 0
 
 
 def test_verify_many_matches_verify_one_by_one(issuer: Issuer) -> None:
