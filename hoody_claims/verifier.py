@@ -121,6 +121,8 @@ class _Verifier:
 
         Returns, in order, each ``Claim`` or the ``HoodyClaimsError`` its claim raised.
         """
+        if isinstance(claims, (str, bytes, bytearray)) or not isinstance(claims, Sequence):
+            raise TypeError("verify_many takes a list of claims; use verify for one claim")
         t = self._now(now)
         fingerprint = self._source.key_set().fingerprint
         results: list[Claim | HoodyClaimsError] = []

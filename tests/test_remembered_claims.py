@@ -228,3 +228,13 @@ def test_threads_share_a_verifier(issuer: Issuer) -> None:
     for t in threads:
         t.join()
     assert not errors
+
+
+def test_verify_many_refuses_a_single_claim(issuer: Issuer) -> None:
+    v = hc.ClaimVerifier(issuer.key_set(), container_id=CID)
+    token = issuer.container_claim(container_id=CID, now=NOW)
+    with pytest.raises(TypeError):
+        v.verify_many(token, now=NOW)
+    with pytest.raises(TypeError):
+        v.verify_many(token.encode(), now=NOW)
+    assert v.verify_many((token,), now=NOW)[0].sub == "user-1"  # type: ignore[union-attr]
