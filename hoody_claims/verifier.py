@@ -248,12 +248,14 @@ class _Verifier:
     def _verify(self, claim_in: ClaimInput, now: float | None, block: bool) -> Claim:
         t = self._now(now)
         fingerprint = self._source.key_set(block=block).fingerprint
-        claim = self._remembered(claim_in, fingerprint, t)
+        remember_as = cache_key(claim_in)
+        claim = None if remember_as is None else self._cache.get(remember_as, fingerprint, t)
         if claim is None:
             raw = parse_claim(claim_in, self._backend)
             key = self._key(raw, block)
             claim = claim_from_payload(self._check_signature(raw, key), raw.kid)
-            self._remember(claim_in, fingerprint, claim)
+            if remember_as is not None:
+                self._cache.put(remember_as, fingerprint, claim)
         self._validate(claim, t)
         return claim
 
