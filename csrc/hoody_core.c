@@ -192,22 +192,12 @@ static int hc_batch_threads(int nthreads, size_t n)
     return nthreads;
 }
 
-int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
-                    const char *sigs, const char *pks, unsigned char *results, int nthreads)
+static int hc_batch_check(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
+                          const char *sigs, const char *pks, const char *out, size_t out_len,
+                          const size_t *out_offsets, const size_t *out_lens, int max_depth)
 {
-    pthread_t threads[HC_MAX_THREADS];
-    int started = 0;
-    hc_batch_job b;
     size_t i;
-    int t;
 
-    if (n == 0) {
-        return HC_OK;
-    }
-    if (results == NULL) {
-        return HC_E_ARG;
-    }
-    memset(results, 0, n);
     if (offsets == NULL || sigs == NULL || pks == NULL || (msgs == NULL && msgs_len != 0) ||
         n > SIZE_MAX / 64 - 1) {
         return HC_E_ARG;
@@ -218,6 +208,39 @@ int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *o
         }
     }
     if (offsets[n] > msgs_len) {
+        return HC_E_ARG;
+    }
+    if (out == NULL) {
+        return out_len == 0 && out_offsets == NULL && out_lens == NULL ? HC_OK : HC_E_ARG;
+    }
+    if (out_offsets == NULL || out_lens == NULL || max_depth < 0 ||
+        max_depth > HC_JSON_DEPTH_LIMIT) {
+        return HC_E_ARG;
+    }
+    for (i = 0; i < n; i++) {
+        if (out_offsets[i] > out_offsets[i + 1]) {
+            return HC_E_ARG;
+        }
+    }
+    return out_offsets[n] > out_len ? HC_E_ARG : HC_OK;
+}
+
+int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
+                    const char *sigs, const char *pks, unsigned char *results, int nthreads)
+{
+    pthread_t threads[HC_MAX_THREADS];
+    int started = 0;
+    hc_batch_job b;
+    int t;
+
+    if (n == 0) {
+        return HC_OK;
+    }
+    if (results == NULL) {
+        return HC_E_ARG;
+    }
+    memset(results, 0, n);
+    if (hc_batch_check(n, msgs, msgs_len, offsets, sigs, pks, NULL, 0, NULL, NULL, 0) != HC_OK) {
         return HC_E_ARG;
     }
     b.fn = hc_get_fn();
@@ -251,39 +274,6 @@ int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *o
         pthread_join(threads[t], NULL);
     }
     return HC_OK;
-}
-
-static int hc_batch_check(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
-                          const char *sigs, const char *pks, const char *out, size_t out_len,
-                          const size_t *out_offsets, const size_t *out_lens, int max_depth)
-{
-    size_t i;
-
-    if (offsets == NULL || sigs == NULL || pks == NULL || (msgs == NULL && msgs_len != 0) ||
-        n > SIZE_MAX / 64 - 1) {
-        return HC_E_ARG;
-    }
-    for (i = 0; i < n; i++) {
-        if (offsets[i] > offsets[i + 1]) {
-            return HC_E_ARG;
-        }
-    }
-    if (offsets[n] > msgs_len) {
-        return HC_E_ARG;
-    }
-    if (out == NULL) {
-        return out_len == 0 && out_offsets == NULL && out_lens == NULL ? HC_OK : HC_E_ARG;
-    }
-    if (out_offsets == NULL || out_lens == NULL || max_depth < 0 ||
-        max_depth > HC_JSON_DEPTH_LIMIT) {
-        return HC_E_ARG;
-    }
-    for (i = 0; i < n; i++) {
-        if (out_offsets[i] > out_offsets[i + 1]) {
-            return HC_E_ARG;
-        }
-    }
-    return out_offsets[n] > out_len ? HC_E_ARG : HC_OK;
 }
 
 hc_batch *hc_batch_start(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
