@@ -122,6 +122,11 @@ typedef struct {
     const size_t *out_offsets;
     size_t *out_lens;
     int max_depth;
+    /* hc_claims_start only: each item is a whole claim for hc_claim_check,
+     * its block out[out_offsets[i] .. out_offsets[i + 1]) */
+    int whole_claims;
+    const uchar *ring;
+    size_t ring_len;
 } hc_batch_job;
 
 struct hc_batch {
@@ -147,7 +152,17 @@ static void *hc_batch_worker(void *arg)
         for (i = start; i < stop; i++) {
             size_t off = b->offsets[i];
             size_t len = b->offsets[i + 1] - off;
-            int ok = b->fn(b->sigs + 64 * i, b->msgs + off, (unsigned long long) len,
+            int ok;
+
+            if (b->whole_claims) {
+                size_t o = b->out_offsets[i];
+
+                b->results[i] = (uchar) hc_claim_check(
+                    b->msgs + off, len, b->ring, b->ring_len, (uchar *) b->out + o,
+                    b->out_offsets[i + 1] - o, b->max_depth);
+                continue;
+            }
+            ok = b->fn(b->sigs + 64 * i, b->msgs + off, (unsigned long long) len,
                            b->pks + 32 * i) == 0;
 
             if (!b->codes) {
@@ -243,6 +258,7 @@ int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *o
     if (hc_batch_check(n, msgs, msgs_len, offsets, sigs, pks, NULL, 0, NULL, NULL, 0) != HC_OK) {
         return HC_E_ARG;
     }
+    memset(&b, 0, sizeof b);
     b.fn = hc_get_fn();
     if (b.fn == NULL) {
         return HC_E_STATE;
@@ -276,13 +292,28 @@ int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *o
     return HC_OK;
 }
 
+/* Start the batch's threads; if none can be started, do the work now (the
+ * wait then only frees). */
+static void hc_batch_launch(hc_batch *b, int nthreads)
+{
+    nthreads = hc_batch_threads(nthreads, b->job.n);
+    for (int t = 0; t < nthreads; t++) {
+        if (pthread_create(&b->threads[b->started], NULL, hc_batch_worker, &b->job) != 0) {
+            break;
+        }
+        b->started++;
+    }
+    if (b->started == 0) {
+        hc_batch_worker(&b->job);
+    }
+}
+
 hc_batch *hc_batch_start(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
                          const char *sigs, const char *pks, unsigned char *status, char *out,
                          size_t out_len, const size_t *out_offsets, size_t *out_lens,
                          int max_depth, int nthreads)
 {
     hc_batch *b = calloc(1, sizeof *b);
-    int t;
 
     if (b == NULL) {
         return NULL;
@@ -320,17 +351,61 @@ hc_batch *hc_batch_start(size_t n, const char *msgs, size_t msgs_len, const size
     b->job.out_offsets = out_offsets;
     b->job.out_lens = out_lens;
     b->job.max_depth = max_depth;
-    nthreads = hc_batch_threads(nthreads, n);
-    for (t = 0; t < nthreads; t++) {
-        if (pthread_create(&b->threads[b->started], NULL, hc_batch_worker, &b->job) != 0) {
-            break;
+    hc_batch_launch(b, nthreads);
+    return b;
+}
+
+static int hc_offsets_ok(size_t n, const size_t *offsets, size_t total)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (offsets[i] > offsets[i + 1]) {
+            return 0;
         }
-        b->started++;
     }
-    if (b->started == 0) {
-        /* No thread could be started: do the work now, the wait only frees. */
-        hc_batch_worker(&b->job);
+    return offsets[n] <= total;
+}
+
+hc_batch *hc_claims_start(size_t n, const char *texts, size_t texts_len, const size_t *offsets,
+                          const char *ring, size_t ring_len, char *blocks, size_t blocks_len,
+                          const size_t *block_offsets, unsigned char *status, int max_depth,
+                          int nthreads)
+{
+    hc_batch *b = calloc(1, sizeof *b);
+
+    if (b == NULL) {
+        return NULL;
     }
+    if (n == 0) {
+        return b;
+    }
+    if (status == NULL) {
+        b->rc = HC_E_ARG;
+        return b;
+    }
+    memset(status, HC_E_SIGNATURE_INVALID, n);
+    if (offsets == NULL || block_offsets == NULL || blocks == NULL || n > SIZE_MAX - 1 ||
+        (texts == NULL && texts_len != 0) || (ring == NULL && ring_len != 0) ||
+        max_depth < 0 || max_depth > HC_JSON_DEPTH_LIMIT ||
+        !hc_offsets_ok(n, offsets, texts_len) || !hc_offsets_ok(n, block_offsets, blocks_len)) {
+        b->rc = HC_E_ARG;
+        return b;
+    }
+    if (hc_get_fn() == NULL) {
+        b->rc = HC_E_STATE;
+        return b;
+    }
+    b->job.n = n;
+    b->job.msgs = texts != NULL ? (const uchar *) texts : hc_empty;
+    b->job.offsets = offsets;
+    b->job.results = status;
+    b->job.codes = 1;
+    b->job.out = blocks;
+    b->job.out_offsets = block_offsets;
+    b->job.max_depth = max_depth;
+    b->job.whole_claims = 1;
+    b->job.ring = ring != NULL ? (const uchar *) ring : hc_empty;
+    b->job.ring_len = ring_len;
+    hc_batch_launch(b, nthreads);
     return b;
 }
 
@@ -373,10 +448,32 @@ static int hc_hexval(uchar c)
     return -1;
 }
 
+/* hc_hexval as a table (0x10 = not a hex digit): signatures are random hex,
+ * where a branch per digit mispredicts half the time. */
+static const uchar hc_hex_table[256] = {
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  16, 16, 16, 16, 16, 16,
+    16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 10, 11, 12, 13, 14, 15, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+    16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16,
+};
+
 int hc_hex_decode(const char *in, size_t inlen, char *out, size_t outlen)
 {
     const uchar *s = (const uchar *) in;
     uchar *o = (uchar *) out;
+    uchar bad = 0;
     size_t i;
 
     if ((in == NULL && inlen != 0) || (out == NULL && outlen != 0)) {
@@ -388,14 +485,12 @@ int hc_hex_decode(const char *in, size_t inlen, char *out, size_t outlen)
     /* One pass; a bad digit anywhere refuses the whole input, and the
      * partial output is then unspecified. */
     for (i = 0; i < outlen; i++) {
-        int hi = hc_hexval(s[2 * i]);
-        int lo = hc_hexval(s[2 * i + 1]);
-        if ((hi | lo) < 0) {
-            return HC_E_HEX_CHAR;
-        }
-        o[i] = (uchar) ((hi << 4) | lo);
+        uchar hi = hc_hex_table[s[2 * i]];
+        uchar lo = hc_hex_table[s[2 * i + 1]];
+        bad |= (uchar) (hi | lo);
+        o[i] = (uchar) ((hi << 4) | (lo & 0x0f));
     }
-    return HC_OK;
+    return (bad & 0x10) != 0 ? HC_E_HEX_CHAR : HC_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -770,7 +865,36 @@ static int hc_key_is(const hc_key *k, const char *name)
 }
 
 enum { FIELD_NONE = -1, FIELD_KID = 0, FIELD_PAYLOAD = 1, FIELD_SIG = 2 };
-enum { SEEN_NO = 0, SEEN_STRING = 1, SEEN_OTHER = 2 };
+enum { SEEN_NO = 0, SEEN_STRING = 1, SEEN_NUMBER = 2, SEEN_NULL = 3, SEEN_OTHER = 4 };
+
+/* A top-level member name whose value the parser locates. */
+typedef struct {
+    const char *name;
+    size_t len;
+} hc_name;
+
+#define HC_NAME(s) {s, sizeof s - 1}
+#define HC_MAX_FIELDS 11
+
+static const hc_name hc_claim_names[3] = {HC_NAME("kid"), HC_NAME("payload_b64"),
+                                          HC_NAME("signature_hex")};
+
+/* The payload members a Claim is built from, in the order of hc_checked.
+ * Both spellings of the ids are located so that a payload holding both is
+ * left to the general path, which refuses it. */
+enum {
+    PF_CLAIM_TYPE, PF_SUB, PF_TYPE, PF_CONTAINER_ID, PF_CONTAINER_ID_CAMEL, PF_PROJECT_ID,
+    PF_PROJECT_ID_CAMEL, PF_AUD, PF_IAT, PF_EXP, PF_NBF
+};
+static const hc_name hc_payload_names[HC_MAX_FIELDS] = {
+    HC_NAME("claim_type"), HC_NAME("sub"), HC_NAME("type"), HC_NAME("container_id"),
+    HC_NAME("containerId"), HC_NAME("project_id"), HC_NAME("projectId"), HC_NAME("aud"),
+    HC_NAME("iat"), HC_NAME("exp"), HC_NAME("nbf")};
+
+/* Python's json refuses integers with more digits than its int limit (4300
+ * by default); a payload holding a number this long takes the general path,
+ * which reports that refusal. */
+#define HC_PLAIN_NUMBER_MAX 4000
 
 #define HC_KEYS_INLINE 32
 
@@ -786,11 +910,14 @@ typedef struct {
     size_t nkeys;
     size_t capkeys;
     hc_key inline_keys[HC_KEYS_INLINE];
-    /* claim split: which top-level member the next value belongs to */
-    int want_fields;
+    /* the top-level members located (claim split, payload fields), and
+     * which of them the next value belongs to */
+    const hc_name *names;
+    int nnames;
     int pending;
-    int seen[3];
-    hc_span spans[3];
+    int seen[HC_MAX_FIELDS];
+    hc_span spans[HC_MAX_FIELDS];
+    size_t longest_number;
     uchar top;
 } hc_parser;
 
@@ -804,9 +931,11 @@ static void hc_parser_init(hc_parser *p, const uchar *s, size_t n, int max_depth
     p->keys = p->inline_keys;
     p->nkeys = 0;
     p->capkeys = HC_KEYS_INLINE;
-    p->want_fields = 0;
+    p->names = NULL;
+    p->nnames = 0;
     p->pending = FIELD_NONE;
-    for (int f = 0; f < 3; f++) {
+    p->longest_number = 0;
+    for (int f = 0; f < HC_MAX_FIELDS; f++) {
         p->seen[f] = SEEN_NO;
         p->spans[f].off = 0;
         p->spans[f].len = 0;
@@ -1029,12 +1158,12 @@ static int hc_parse_number(hc_parser *p)
     return HC_OK;
 }
 
-static void hc_note_value(hc_parser *p, int is_string, size_t off, size_t len, int escaped)
+static void hc_note_value(hc_parser *p, int seen, size_t off, size_t len, int escaped)
 {
     if (p->pending == FIELD_NONE) {
         return;
     }
-    p->seen[p->pending] = is_string ? SEEN_STRING : SEEN_OTHER;
+    p->seen[p->pending] = seen;
     p->spans[p->pending].off = off;
     p->spans[p->pending].len = len;
     p->spans[p->pending].escaped = (size_t) escaped;
@@ -1060,14 +1189,14 @@ static int hc_parse_member_name(hc_parser *p)
     if (rc != HC_OK) {
         return rc;
     }
-    if (p->want_fields && p->depth == 1) {
+    if (p->nnames > 0 && p->depth == 1) {
         const hc_key *k = &p->keys[p->nkeys - 1];
-        if (hc_key_is(k, "kid")) {
-            p->pending = FIELD_KID;
-        } else if (hc_key_is(k, "payload_b64")) {
-            p->pending = FIELD_PAYLOAD;
-        } else if (hc_key_is(k, "signature_hex")) {
-            p->pending = FIELD_SIG;
+        for (int f = 0; f < p->nnames; f++) {
+            /* An escaped name may still spell one of ours once unescaped. */
+            if ((k->escaped || k->len == p->names[f].len) && hc_key_is(k, p->names[f].name)) {
+                p->pending = f;
+                break;
+            }
         }
     }
     hc_skip_ws(p);
@@ -1099,7 +1228,7 @@ value:
     switch (p->s[p->i]) {
     case '{':
     case '[':
-        hc_note_value(p, 0, 0, 0, 0);
+        hc_note_value(p, SEEN_OTHER, 0, 0, 0);
         if (p->depth >= p->max_depth) {
             return HC_E_JSON_DEPTH;
         }
@@ -1134,14 +1263,17 @@ value:
         if (rc != HC_OK) {
             return rc;
         }
-        hc_note_value(p, 1, off, len, esc);
+        hc_note_value(p, SEEN_STRING, off, len, esc);
         goto after_value;
     }
     case 't':
     case 'f':
     case 'n':
-        hc_note_value(p, 0, 0, 0, 0);
-        if (!hc_match(p, "true") && !hc_match(p, "false") && !hc_match(p, "null")) {
+        if (hc_match(p, "null")) {
+            hc_note_value(p, SEEN_NULL, 0, 0, 0);
+        } else if (hc_match(p, "true") || hc_match(p, "false")) {
+            hc_note_value(p, SEEN_OTHER, 0, 0, 0);
+        } else {
             return HC_E_JSON_SYNTAX;
         }
         goto after_value;
@@ -1151,11 +1283,15 @@ value:
         return hc_match(p, "Infinity") ? HC_E_JSON_NONFINITE : HC_E_JSON_SYNTAX;
     default:
         if (p->s[p->i] == '-' || (p->s[p->i] >= '0' && p->s[p->i] <= '9')) {
-            hc_note_value(p, 0, 0, 0, 0);
+            size_t start = p->i;
             rc = hc_parse_number(p);
             if (rc != HC_OK) {
                 return rc;
             }
+            if (p->i - start > p->longest_number) {
+                p->longest_number = p->i - start;
+            }
+            hc_note_value(p, SEEN_NUMBER, start, p->i - start, 0);
             goto after_value;
         }
         return HC_E_JSON_SYNTAX;
@@ -1237,7 +1373,8 @@ int hc_claim_split(const char *buf, size_t len, hc_claim_parts *out)
     }
     memset(out, 0, sizeof *out);
     hc_parser_init(&p, buf != NULL ? (const uchar *) buf : hc_empty, len, HC_CLAIM_MAX_DEPTH);
-    p.want_fields = 1;
+    p.names = hc_claim_names;
+    p.nnames = 3;
     rc = hc_check_text(&p);
     hc_parser_free(&p);
     if (rc != HC_OK) {
@@ -1260,10 +1397,11 @@ int hc_claim_split(const char *buf, size_t len, hc_claim_parts *out)
     return HC_OK;
 }
 
-int hc_payload_decode(const char *b64, size_t len, char *out, size_t cap, size_t *outlen,
-                      int max_depth)
+/* hc_payload_decode, locating the members named by names (nnames of them)
+ * in p, which the caller provides (it is large) and reads afterwards. */
+static int hc_payload_parse(hc_parser *p, const char *b64, size_t len, char *out, size_t cap,
+                            size_t *outlen, int max_depth, const hc_name *names, int nnames)
 {
-    hc_parser p;
     int rc;
 
     if (outlen == NULL || max_depth < 0 || max_depth > HC_JSON_DEPTH_LIMIT) {
@@ -1273,13 +1411,23 @@ int hc_payload_decode(const char *b64, size_t len, char *out, size_t cap, size_t
     if (rc != HC_OK) {
         return rc;
     }
-    hc_parser_init(&p, out != NULL ? (const uchar *) out : hc_empty, *outlen, max_depth);
-    rc = hc_check_text(&p);
-    hc_parser_free(&p);
+    hc_parser_init(p, out != NULL ? (const uchar *) out : hc_empty, *outlen, max_depth);
+    p->names = names;
+    p->nnames = nnames;
+    rc = hc_check_text(p);
+    hc_parser_free(p);
     if (rc != HC_OK) {
         return rc;
     }
-    return p.top == '{' ? HC_OK : HC_E_NOT_OBJECT;
+    return p->top == '{' ? HC_OK : HC_E_NOT_OBJECT;
+}
+
+int hc_payload_decode(const char *b64, size_t len, char *out, size_t cap, size_t *outlen,
+                      int max_depth)
+{
+    hc_parser p;
+
+    return hc_payload_parse(&p, b64, len, out, cap, outlen, max_depth, NULL, 0);
 }
 
 int hc_claim_prepare(const unsigned char *in, size_t len, unsigned char *scratch, size_t cap,
@@ -1352,4 +1500,230 @@ int hc_verify_payload(const unsigned char *sig64, const unsigned char *pk32,
         return HC_E_SIGNATURE_INVALID;
     }
     return hc_payload_decode(payload_b64, len, (char *) out, cap, outlen, (int) max_depth);
+}
+
+/* ------------------------------------------------------------------ */
+/* the whole check of one claim                                        */
+/* ------------------------------------------------------------------ */
+
+/* A JSON integer (no fraction, no exponent) strictly within +-2^53, the
+ * range the Python side accepts for times. */
+static int hc_plain_int(const uchar *s, size_t len, int64_t *value)
+{
+    const int64_t limit = INT64_C(1) << 53;
+    int neg = 0;
+    int64_t v = 0;
+    size_t i = 0;
+
+    if (len > 0 && s[0] == '-') {
+        neg = 1;
+        i = 1;
+    }
+    /* 16 digits always fit below 2^63; more are never below 2^53. */
+    if (i == len || len - i > 16) {
+        return 0;
+    }
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v >= limit) {
+        return 0;
+    }
+    *value = neg ? -v : v;
+    return 1;
+}
+
+/* The six string members, in hc_checked's order: the payload member (or,
+ * for the ids, its snake_case spelling) and the other spelling, or -1. */
+static const int hc_string_members[6][2] = {
+    {PF_CLAIM_TYPE, -1}, {PF_SUB, -1}, {PF_TYPE, -1},
+    {PF_CONTAINER_ID, PF_CONTAINER_ID_CAMEL}, {PF_PROJECT_ID, PF_PROJECT_ID_CAMEL},
+    {PF_AUD, -1}};
+
+static int hc_plain_time(const hc_parser *p, int f, int64_t *value, int64_t *present)
+{
+    if (p->seen[f] == SEEN_NO || p->seen[f] == SEEN_NULL) {
+        *present = 0;
+        *value = 0;
+        return 1;
+    }
+    *present = 1;
+    return p->seen[f] == SEEN_NUMBER &&
+           hc_plain_int(p->s + p->spans[f].off, p->spans[f].len, value);
+}
+
+/* Whether the known members have the shapes the fast path builds (see
+ * hc_claim_check); if so, fill in res's times and absent, and the members
+ * to copy into names (their index in p, or -1 when absent or null). */
+static int hc_plain_fields(const hc_parser *p, hc_checked *res, int members[6])
+{
+    int64_t has_iat;
+    int64_t has_exp;
+
+    if (p->longest_number > HC_PLAIN_NUMBER_MAX) {
+        return 0;
+    }
+    res->absent = 0;
+    for (int j = 0; j < 6; j++) {
+        int f = hc_string_members[j][0];
+        int other = hc_string_members[j][1];
+
+        if (other >= 0 && p->seen[other] != SEEN_NO) {
+            if (p->seen[f] != SEEN_NO) {
+                return 0; /* both spellings, even as null: the general path refuses it */
+            }
+            f = other;
+        }
+        if (p->seen[f] == SEEN_NO || p->seen[f] == SEEN_NULL) {
+            members[j] = -1;
+            res->absent |= (int64_t) 1 << j;
+        } else if (p->seen[f] == SEEN_STRING && !p->spans[f].escaped) {
+            members[j] = f;
+        } else {
+            return 0;
+        }
+    }
+    return hc_plain_time(p, PF_IAT, &res->iat, &has_iat) && has_iat &&
+           hc_plain_time(p, PF_EXP, &res->exp, &has_exp) && has_exp &&
+           hc_plain_time(p, PF_NBF, &res->nbf, &res->has_nbf);
+}
+
+/* The key named kid[0 .. klen) in ring, or NULL.  Every entry is checked to
+ * lie inside the ring before it is read. */
+static const uchar *hc_ring_find(const uchar *ring, size_t ring_len, const uchar *kid,
+                                 size_t klen)
+{
+    size_t i = 0;
+
+    while (ring_len - i >= 4) {
+        uint32_t n;
+        memcpy(&n, ring + i, 4);
+        i += 4;
+        if (ring_len - i < 32 || ring_len - i - 32 < n) {
+            return NULL;
+        }
+        if (n == klen && (klen == 0 || memcmp(ring + i, kid, klen) == 0)) {
+            return ring + i + n;
+        }
+        i += (size_t) n + 32;
+    }
+    return NULL;
+}
+
+static int hc_ascii(const uchar *s, size_t n)
+{
+    uchar any = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        any |= s[i];
+    }
+    return any < 0x80;
+}
+
+static void hc_put(uchar *block, size_t *at, const uchar *src, size_t n)
+{
+    if (n != 0) {
+        memcpy(block + *at, src, n);
+    }
+    *at += n;
+}
+
+static int hc_claim_check_in(const uchar *in, size_t len, const uchar *ring, size_t ring_len,
+                             uchar *block, size_t block_len, int max_depth, hc_checked *res)
+{
+    hc_prepared prep;
+    hc_parser p;
+    hc_verify_fn fn = hc_get_fn();
+    const uchar *text;
+    const uchar *key;
+    const uchar *payload;
+    int members[6];
+    size_t at = sizeof *res;
+    size_t plen;
+    size_t outlen;
+    size_t need;
+    int rc;
+
+    if (fn == NULL) {
+        return HC_E_STATE;
+    }
+    /* [hc_checked][decoded compact text][payload][names]: the text is at
+     * most 3/4 len + 3, the payload 3/4 of payload_b64 and the names at
+     * most kid + payload + 6 bytes, all within 3 * len + the extra. */
+    rc = hc_claim_prepare(in, len, block + at, block_len - at, &prep);
+    if (rc != HC_OK || prep.kid.escaped || prep.payload_b64.escaped ||
+        prep.signature_hex.escaped || prep.payload_b64.len > HC_MAX_PAYLOAD_B64) {
+        return HC_E_GENERAL;
+    }
+    text = prep.in_scratch ? block + at : in;
+    if (prep.in_scratch) {
+        at += prep.text_len;
+    }
+    payload = text + prep.payload_b64.off;
+    plen = prep.payload_b64.len;
+    if (!hc_ascii(payload, plen)) {
+        return HC_E_GENERAL;
+    }
+    key = hc_ring_find(ring, ring_len, text + prep.kid.off, prep.kid.len);
+    if (key == NULL) {
+        return HC_E_GENERAL;
+    }
+    if (fn(prep.sig, plen != 0 ? payload : hc_empty, (unsigned long long) plen, key) != 0) {
+        return HC_E_SIGNATURE_INVALID;
+    }
+    rc = hc_payload_parse(&p, (const char *) payload, plen, (char *) block + at,
+                          block_len - at, &outlen, max_depth, hc_payload_names, HC_MAX_FIELDS);
+    if (rc != HC_OK) {
+        res->payload_rc = rc;
+        return rc == HC_E_NOMEM || rc == HC_E_ARG ? rc : HC_E_PAYLOAD;
+    }
+    res->payload_off = (int64_t) at;
+    res->payload_len = (int64_t) outlen;
+    at += outlen;
+    res->names_off = (int64_t) at;
+    res->plain = hc_plain_fields(&p, res, members);
+    need = prep.kid.len;
+    for (int j = 0; res->plain && j < 6; j++) {
+        need += 1 + (members[j] >= 0 ? p.spans[members[j]].len : 0);
+    }
+    if (block_len - at < need) {
+        return HC_E_OUTPUT_SPACE; /* cannot happen with the documented block size */
+    }
+    hc_put(block, &at, text + prep.kid.off, prep.kid.len);
+    if (res->plain) {
+        for (int j = 0; j < 6; j++) {
+            block[at++] = '"';
+            if (members[j] >= 0) {
+                hc_put(block, &at, p.s + p.spans[members[j]].off, p.spans[members[j]].len);
+            }
+        }
+    }
+    res->names_len = (int64_t) at - res->names_off;
+    return HC_OK;
+}
+
+int hc_claim_check(const unsigned char *in, size_t len, const unsigned char *ring,
+                   size_t ring_len, unsigned char *block, size_t block_len, int max_depth)
+{
+    hc_checked res;
+    int rc;
+
+    if (block == NULL || block_len < sizeof res) {
+        return HC_E_ARG;
+    }
+    memset(&res, 0, sizeof res);
+    if ((in == NULL && len != 0) || (ring == NULL && ring_len != 0) ||
+        len > (SIZE_MAX - HC_CHECK_BLOCK_EXTRA) / 3 ||
+        block_len < 3 * len + HC_CHECK_BLOCK_EXTRA || max_depth < 0 ||
+        max_depth > HC_JSON_DEPTH_LIMIT) {
+        rc = HC_E_ARG;
+    } else {
+        rc = hc_claim_check_in(in, len, ring != NULL ? ring : hc_empty, ring_len, block,
+                               block_len, max_depth, &res);
+    }
+    memcpy(block, &res, sizeof res);
+    return rc;
 }

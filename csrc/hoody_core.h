@@ -20,6 +20,7 @@
 #define HOODY_CORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* HC_CDEF_BEGIN */
 
@@ -64,7 +65,10 @@ enum hc_status {
     HC_E_SIGNATURE_TYPE = 46,
     HC_E_SIGNATURE_HEX = 47,  /* signature_hex is not exactly 128 hex digits */
     /* verification */
-    HC_E_SIGNATURE_INVALID = 50 /* the Ed25519 signature does not verify */
+    HC_E_SIGNATURE_INVALID = 50, /* the Ed25519 signature does not verify */
+    /* hc_claim_check */
+    HC_E_GENERAL = 60,        /* not refused, but the caller's general path must decide */
+    HC_E_PAYLOAD = 61         /* verified, but the payload is malformed (code in payload_rc) */
 };
 
 /* hc_json_check refuses a max_depth above this (its stack is fixed). */
@@ -183,6 +187,64 @@ int hc_claim_prepare(const unsigned char *in, size_t len, unsigned char *scratch
 int hc_verify_payload(const unsigned char *sig64, const unsigned char *pk32,
                       const char *payload_b64, size_t len, unsigned char *out, size_t cap,
                       size_t *outlen, unsigned max_depth);
+
+/* The base64 length of the largest payload hc_claim_check takes (8 KiB decoded). */
+#define HC_MAX_PAYLOAD_B64 10924
+
+/* What hc_claim_check finds; it is written (byte-copied, so with no
+ * alignment needed) at the start of the caller's block.  Every member is an
+ * int64_t, so the Python wrapper reads it as int64_t[12].  Offsets are from
+ * the start of the block. */
+typedef struct hc_checked {
+    int64_t payload_rc;   /* with HC_E_PAYLOAD: hc_payload_decode's code */
+    int64_t plain;        /* 1: names, absent and the times describe the known members */
+    /* names: the kid; when plain, followed by claim_type, sub, type,
+     * container_id (either spelling), project_id (either spelling) and aud,
+     * each after a '"' (which an unescaped JSON string cannot hold), "" for
+     * one that is absent or null */
+    int64_t names_off, names_len;
+    int64_t absent;       /* bit j: the j-th of those six members is absent or null */
+    int64_t payload_off, payload_len; /* the decoded payload: a strict JSON object */
+    int64_t iat, exp, nbf, has_nbf;
+    int64_t reserved;
+} hc_checked;
+
+/* hc_claim_check needs a block of 3 * len + HC_CHECK_BLOCK_EXTRA bytes for a
+ * claim text of len bytes (the hc_checked, then room for the decoded text,
+ * the payload and the names). */
+#define HC_CHECK_BLOCK_EXTRA 112
+
+/* SPEC section 2 steps 1 to 4 for a claim as received and the default signed
+ * data (the ASCII bytes of payload_b64), in one call:
+ *   hc_claim_prepare's checks (a compact text is decoded into the block);
+ *   the key named by kid, from ring: entries of [uint32 kid length, native
+ *   byte order][kid bytes][32 key bytes], back to back;
+ *   Ed25519 over payload_b64 with that key;
+ *   hc_payload_decode of it (max_depth) into the block, locating its known
+ *   members.
+ * block must hold at least 3 * len + HC_CHECK_BLOCK_EXTRA bytes; it starts
+ * with the hc_checked.  Returns HC_OK; HC_E_SIGNATURE_INVALID; HC_E_PAYLOAD
+ * (the signature verifies, the payload does not decode: payload_rc says why);
+ * HC_E_GENERAL for anything else the general path decides: a claim
+ * hc_claim_prepare refuses, a kid, payload_b64 or signature_hex holding an
+ * escape, a payload_b64 longer than HC_MAX_PAYLOAD_B64 or not ASCII, a kid
+ * not in the ring; HC_E_ARG, HC_E_STATE.  plain is 0 when a known member has
+ * a shape this fast path does not build (an escape, a non-string, aud as a
+ * list, a time that is not an integer within +-2^53, both spellings of an
+ * id, a missing iat or exp, a number of over 4000 characters anywhere). */
+int hc_claim_check(const unsigned char *in, size_t len, const unsigned char *ring,
+                   size_t ring_len, unsigned char *block, size_t block_len, int max_depth);
+
+/* hc_claim_check of n claims on up to nthreads new threads (<= 0: one per
+ * online CPU), returning at once; hc_batch_wait joins them.  Claim i is
+ * texts[offsets[i] .. offsets[i + 1]), its block is blocks[block_offsets[i]
+ * .. block_offsets[i + 1]), its return code goes to status[i]
+ * (HC_E_SIGNATURE_INVALID until it is done).  Every buffer must stay alive
+ * and untouched until hc_batch_wait.  NULL only when out of memory. */
+hc_batch *hc_claims_start(size_t n, const char *texts, size_t texts_len, const size_t *offsets,
+                          const char *ring, size_t ring_len, char *blocks, size_t blocks_len,
+                          const size_t *block_offsets, unsigned char *status, int max_depth,
+                          int nthreads);
 
 /* HC_CDEF_END */
 
