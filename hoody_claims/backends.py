@@ -14,7 +14,7 @@ available (native, then pynacl, then cryptography).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, Protocol
@@ -26,6 +26,7 @@ __all__ = [
     "BACKEND_NAMES",
     "Backend",
     "BackendUnavailable",
+    "ClaimChecker",
     "backend_name",
     "get_backend",
 ]
@@ -53,6 +54,35 @@ class PayloadBatch(Protocol):
 VerifyPayloadsStartFn = Callable[
     [Sequence[tuple[bytes, bytes, bytes]], "PayloadBatch | None"], PayloadBatch
 ]
+
+#: ``(names, payload, times or None)``: see :data:`hoody_claims.native.Checked`.
+Checked = tuple[list[str | None], bytes, "tuple[int, int, int | None] | None"]
+
+
+class ClaimBatch(Protocol):
+    """A started :attr:`Backend.check_claims_start` batch."""
+
+    def join(self) -> None:
+        """Wait for the native threads only."""
+
+    def wait(self) -> list[Checked | encoding.CodecError | None]:
+        """Per claim, what ``check_claim`` gives (a CodecError returned, not raised)."""
+
+
+@dataclass(frozen=True)
+class ClaimChecker:
+    """The native core's whole-claim check (SPEC section 2 steps 1-4 in one C call).
+
+    ``pack_keys(mapping)`` gives the key table the other two take;
+    ``check(data, table)`` gives a :data:`Checked`, None (bad signature) or ``general``
+    (the caller's general path must decide), and raises CodecError for a malformed
+    payload under a good signature; ``start(texts, table)`` does many on native threads.
+    """
+
+    pack_keys: Callable[[Mapping[str, bytes]], bytes]
+    check: Callable[[bytes, bytes], Checked | None]
+    start: Callable[[Sequence[bytes], bytes], ClaimBatch]
+    general: Any
 
 
 class BackendUnavailable(RuntimeError):
@@ -92,6 +122,8 @@ class Backend:
     prepare_claim: PrepareClaimFn
     verify_payload: VerifyPayloadFn
     verify_payloads_start: VerifyPayloadsStartFn
+    #: Only the native backend has one; the others take the general path.
+    claim_checker: ClaimChecker | None = None
 
 
 def _sequential(verify: VerifyFn) -> VerifyBatchFn:
@@ -193,6 +225,9 @@ def _build(name: str) -> Backend:
             prepare_claim=native.prepare_claim,
             verify_payload=native.verify_payload,
             verify_payloads_start=native.verify_payloads_start,
+            claim_checker=ClaimChecker(
+                native.pack_keys, native.check_claim, native.check_claims_start, native.GENERAL
+            ),
         )
     if name == "pynacl":
         try:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from .errors import MalformedClaim
+from .strict_json import finish_payload
 
-__all__ = ["Claim", "claim_from_payload"]
+__all__ = ["Claim", "claim_from_fields", "claim_from_payload"]
 
 _SPELLINGS = (("container_id", "containerId"), ("project_id", "projectId"))
 _STRING_FIELDS = ("claim_type", "sub", "type")
@@ -168,3 +169,74 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_freeze(v) for v in value)
     return value
+
+
+class _LazyPayload(Mapping[str, Any]):
+    """A payload parsed on first use: the native core has already checked its JSON text
+    strictly and read the known fields from it, so most requests never need the rest."""
+
+    __slots__ = ("_text", "_value")
+    _value: Mapping[str, Any] | None
+
+    def __init__(self, text: bytes) -> None:
+        self._text = text
+        self._value = None
+
+    def _mapping(self) -> Mapping[str, Any]:
+        value = self._value
+        if value is None:
+            # Two threads may both parse; each gets an equal, frozen result.
+            value = self._value = _freeze(finish_payload(self._text.decode("utf-8")))
+        return value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._mapping()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._mapping()
+
+    def __eq__(self, other: object) -> bool:
+        return self._mapping() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._mapping())
+
+
+def claim_from_fields(
+    names: list[str | None], payload: bytes, times: tuple[int, int, int | None]
+) -> Claim:
+    """A Claim from what the native core read and typed from the payload (JSON text
+    ``payload``): ``names`` is ``[kid, claim_type, sub, type, container_id, project_id,
+    aud]``, ``times`` is ``(iat, exp, nbf)``."""
+    kid, claim_type, sub, user_type, container_id, project_id, aud = names
+    iat, exp, nbf = times
+    # _new_claim's body, inlined: this runs for every claim the native core checks.
+    claim: Claim = object.__new__(Claim)
+    _kid(claim, kid)
+    _ctype(claim, claim_type)
+    _sub(claim, sub)
+    _type(claim, user_type)
+    _cid(claim, container_id)
+    _pid(claim, project_id)
+    _aud(claim, aud)
+    _iat(claim, iat)
+    _exp(claim, exp)
+    _nbf(claim, nbf)
+    # _LazyPayload(payload) without the cost of running __init__ as a Python frame.
+    lazy: _LazyPayload = object.__new__(_LazyPayload)
+    _lazy_text(lazy, payload)
+    _lazy_value(lazy, None)
+    _payload(claim, lazy)
+    return claim
+
+
+_lazy_text = _LazyPayload.__dict__["_text"].__set__
+_lazy_value = _LazyPayload.__dict__["_value"].__set__

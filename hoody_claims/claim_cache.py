@@ -29,6 +29,10 @@ class RememberedClaims:
 
     def get(self, key: Hashable, fingerprint: str, now: int) -> Claim | None:
         """The remembered claim for ``key``, if the keys are unchanged and it has not expired."""
+        # A miss (most calls on a busy server) takes no lock: one dict lookup is atomic, and
+        # a hit is re-checked under the lock, so a racing clear or eviction still wins.
+        if fingerprint == self._fingerprint and key not in self._entries:
+            return None
         with self._lock:
             if fingerprint != self._fingerprint:
                 self._entries.clear()
@@ -47,14 +51,32 @@ class RememberedClaims:
         """Remember a claim whose signature verified under the key set ``fingerprint``."""
         if self.maxsize == 0:
             return
+        entries = self._entries
         with self._lock:
             if fingerprint != self._fingerprint:
-                self._entries.clear()
+                entries.clear()
                 self._fingerprint = fingerprint
-            self._entries[key] = claim
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.maxsize:
-                self._entries.popitem(last=False)
+            if key in entries:
+                entries.move_to_end(key)
+            entries[key] = claim
+            while len(entries) > self.maxsize:
+                entries.popitem(last=False)
+
+    def put_many(self, items: list[tuple[Hashable, Claim]], fingerprint: str) -> None:
+        """:meth:`put` for many claims at once (verify_many), taking the lock once."""
+        if self.maxsize == 0 or not items:
+            return
+        entries = self._entries
+        with self._lock:
+            if fingerprint != self._fingerprint:
+                entries.clear()
+                self._fingerprint = fingerprint
+            for key, claim in items:
+                if key in entries:
+                    entries.move_to_end(key)
+                entries[key] = claim
+            while len(entries) > self.maxsize:
+                entries.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -71,6 +71,11 @@ class Policy:
     users: frozenset[str] | None = None
     max_age: int | None = None
 
+    @property
+    def is_open(self) -> bool:
+        """No rule at all: every claim that got this far is admitted."""
+        return self.allow_types is None and self.users is None and self.max_age is None
+
     @classmethod
     def build(
         cls,

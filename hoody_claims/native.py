@@ -18,7 +18,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from itertools import accumulate
 from typing import Any
 
 from .encoding import E_HEX_LENGTH, CodecError, reason_for_code
@@ -41,12 +42,18 @@ from .strict_json import (
 
 __all__ = [
     "AVAILABLE",
+    "GENERAL",
     "LOAD_ERROR",
     "SODIUM_SOURCE",
+    "Checked",
+    "ClaimBatch",
+    "check_claim",
+    "check_claims_start",
     "decode_b64",
     "decode_hex",
     "decode_payload",
     "loads_strict",
+    "pack_keys",
     "prepare_claim",
     "split_claim",
     "verify",
@@ -169,6 +176,16 @@ if AVAILABLE:
     if _PREP_FIELDS.size != _SIG_AT or _PREP_SIZE != _SIG_AT + 64:
         raise ImportError("hc_prepared is not laid out as size_t[11] + 64 bytes")
     _SIG_END = _SIG_AT + 64
+    # hc_checked is read the same way: int64_t[12] at the start of the block.
+    _hc_claim_check = _lib.hc_claim_check
+    _hc_claims_start = _lib.hc_claims_start
+    _CHECKED = struct.Struct("@12q")
+    if _CHECKED.size != _ffi.sizeof("hc_checked"):
+        raise ImportError("hc_checked is not laid out as int64_t[12]")
+    _BLOCK_EXTRA = _lib.HC_CHECK_BLOCK_EXTRA
+    _OK = _lib.HC_OK
+    _E_GENERAL = _lib.HC_E_GENERAL
+    _E_PAYLOAD = _lib.HC_E_PAYLOAD
 
 
 def _fail(code: int) -> CodecError:
@@ -525,3 +542,151 @@ def verify_payloads_start(
     # The inputs the threads read stay alive with the batch too.
     refs = (status, out, opos, out_offsets, lens, blob, sigs, pks, offsets_c, out_offsets_c)
     return PayloadBatch(handle, keep, n, refs)
+
+
+# -- the whole check of a claim (hc_claim_check) ---------------------------------------------
+
+#: What :func:`check_claim` returns when the general path must decide (see hc_claim_check).
+GENERAL: Any = object()
+_KEY_ENTRY = struct.Struct("=I")
+#: For each hc_checked.absent bit mask, the indexes in names to set to None.
+_ABSENT = tuple(tuple(j + 1 for j in range(6) if mask >> j & 1) for mask in range(64))
+
+#: ``(names, payload, times)``: names is ``[kid, claim_type, sub, type, container_id,
+#: project_id, aud]`` (None for an absent or null member) and times ``(iat, exp, nbf)``; or,
+#: when the payload needs a full parse, ``[kid]`` and None. payload is its JSON text (UTF-8).
+Checked = tuple[list[str | None], bytes, "tuple[int, int, int | None] | None"]
+
+
+def pack_keys(keys: Mapping[str, bytes]) -> bytes:
+    """A key set in hc_claim_check's ring layout (keys that are not 32 bytes are left out:
+    a claim naming one takes the general path, which refuses it)."""
+    parts: list[bytes] = []
+    for kid, key in keys.items():
+        name = kid.encode("utf-8", "surrogatepass")
+        if len(key) == 32 and len(name) < 1 << 32:
+            parts += (_KEY_ENTRY.pack(len(name)), name, bytes(key))
+    return b"".join(parts)
+
+
+def _checked(rc: int, buf: bytes, at: int) -> Checked | CodecError | None:
+    """The result of the hc_claim_check whose block starts at ``at`` in buf."""
+    if rc != _OK:
+        if rc == _E_SIGNATURE_INVALID:
+            return None
+        if rc == _E_PAYLOAD:
+            return _fail(_CHECKED.unpack_from(buf, at)[0])
+        if rc == _E_GENERAL:
+            return GENERAL  # type: ignore[no-any-return]
+        raise MemoryError("hoody_claims native core: out of memory") if rc == _E_NOMEM else (
+            RuntimeError(f"hoody_claims native core: claim check failed (code {rc})")
+        )
+    _, plain, n_off, n_len, absent, p_off, p_len, iat, exp, nbf, has_nbf, _ = (
+        _CHECKED.unpack_from(buf, at)
+    )
+    n_off += at
+    p_off += at
+    names: list[str | None] = buf[n_off : n_off + n_len].decode("utf-8").split('"')  # type: ignore[assignment]
+    payload = buf[p_off : p_off + p_len]
+    if not plain:
+        return names, payload, None
+    for j in _ABSENT[absent]:
+        names[j] = None
+    return names, payload, (iat, exp, nbf if has_nbf else None)
+
+
+def check_claim(data: bytes, ring: bytes) -> Checked | None:
+    """SPEC section 2 steps 1-4 of a claim's text (JSON or compact) in one C call.
+
+    ``ring`` is :func:`pack_keys` of the key set. Returns the :data:`Checked` result, None
+    when the signature does not verify, or :data:`GENERAL` when the general path must
+    decide (a malformed claim, an unknown kid, an escape in the claim's own fields);
+    raises CodecError when the signature verifies but the payload is malformed.
+    """
+    n = len(data)
+    if n > MAX_CLAIM_TEXT:
+        return GENERAL  # type: ignore[no-any-return]
+    size = 3 * n + _BLOCK_EXTRA
+    block = _new(_CHARS, size)
+    rc = _hc_claim_check(data, n, ring, len(ring), block, size, DEFAULT_MAX_DEPTH)
+    result = _checked(rc, _unpack(block, size), 0)
+    if isinstance(result, CodecError):
+        raise result
+    return result
+
+
+class ClaimBatch:
+    """A running :func:`check_claims_start` batch; :meth:`wait` gives its results."""
+
+    __slots__ = ("_handle", "_n", "_rc", "_refs", "_result")
+
+    def __init__(self, handle: Any, n: int, refs: tuple[Any, ...]) -> None:
+        self._handle = handle
+        self._n = n
+        self._rc = 0
+        self._refs = refs
+        self._result: list[Checked | CodecError | None] | None = None
+
+    def join(self) -> None:
+        """Wait for the native threads only (the next batch can start before :meth:`wait`
+        turns this one's results into Python values)."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            self._rc = _hc_batch_wait(handle)
+
+    def wait(self) -> list[Checked | CodecError | None]:
+        """Per claim, what :func:`check_claim` gives (a CodecError returned, not raised)."""
+        if self._result is not None:
+            return self._result
+        self.join()
+        rc = self._rc
+        refs, self._refs = self._refs, ()
+        if rc:
+            raise MemoryError("hoody_claims native core: out of memory") if rc == _E_NOMEM else (
+                RuntimeError(f"hoody_claims native core: batch check failed (code {rc})")
+            )
+        if self._n == 0:
+            self._result = []
+            return self._result
+        status_c, blocks_c, blocks_len, block_offsets = refs[:4]
+        blocks = _unpack(blocks_c, blocks_len)
+        self._result = [
+            _checked(code, blocks, block_offsets[j])
+            for j, code in enumerate(_unpack(status_c, self._n))
+        ]
+        return self._result
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            self._handle = None
+            _hc_batch_wait(handle)
+
+
+def check_claims_start(
+    texts: Sequence[bytes], ring: bytes, threads: int | None = None
+) -> ClaimBatch:
+    """:func:`check_claim` of many claim texts on native threads; returns at once.
+
+    A text longer than the claim limit is sent empty (the general path decides it).
+    """
+    n = len(texts)
+    sent = [t if len(t) <= MAX_CLAIM_TEXT else b"" for t in texts]
+    offsets = [0, *accumulate(map(len, sent))]
+    # Block j holds 3 * len + the extra bytes for each text before it.
+    block_offsets = [3 * off + _BLOCK_EXTRA * j for j, off in enumerate(offsets)]
+    bpos = block_offsets[-1]
+    blob = b"".join(sent)
+    offsets_c = _new(_SIZES, offsets)
+    block_offsets_c = _new(_SIZES, block_offsets)
+    status = _new(_UCHARS, max(n, 1))
+    blocks = _new(_CHARS, max(bpos, 1))
+    handle = _hc_claims_start(
+        n, blob, len(blob), offsets_c, ring, len(ring), blocks, bpos, block_offsets_c, status,
+        DEFAULT_MAX_DEPTH, 0 if threads is None else max(1, threads),
+    )
+    if handle == _NULL:
+        raise MemoryError("hoody_claims native core: out of memory")
+    # The inputs the threads read stay alive with the batch too.
+    refs = (status, blocks, bpos, block_offsets, blob, ring, offsets_c, block_offsets_c)
+    return ClaimBatch(handle, n, refs)

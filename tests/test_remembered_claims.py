@@ -44,10 +44,27 @@ class Counting:
         self.batch_sizes.append(len(triples))
         return self.inner.verify_payloads_start(triples, after)
 
+    def check(self, data: bytes, table: bytes) -> Any:
+        assert self.inner.claim_checker is not None
+        found = self.inner.claim_checker.check(data, table)
+        if found is not self.inner.claim_checker.general:  # the general path counts its own
+            with self._lock:
+                self.calls += 1
+        return found
+
+    def start(self, texts: Any, table: bytes) -> Any:
+        assert self.inner.claim_checker is not None
+        self.batch_sizes.append(len(texts))
+        return self.inner.claim_checker.start(texts, table)
+
     def backend(self) -> Backend:
+        checker = self.inner.claim_checker
+        if checker is not None:
+            checker = dataclasses.replace(checker, check=self.check, start=self.start)
         return dataclasses.replace(self.inner, verify=self.verify, verify_payload=self.verify_payload,
                                    verify_batch=self.verify_batch,
-                                   verify_payloads_start=self.verify_payloads_start)
+                                   verify_payloads_start=self.verify_payloads_start,
+                                   claim_checker=checker)
 
 
 def test_same_claim_costs_one_signature_check(issuer: Issuer) -> None:
@@ -151,10 +168,11 @@ def test_verify_many_uses_one_batch_call(issuer: Issuer) -> None:
     assert [r.sub for r in results[:10]] == [f"u{i}" for i in range(10)]  # type: ignore[union-attr]
     assert [getattr(r, "code", None) for r in results[10:13]] == ["INVALID_SIGNATURE", "MALFORMED_CLAIM", "CLAIM_EXPIRED"]
     assert [r.sub for r in results[13:]] == [f"u{i}" for i in range(10, 20)] + ["u0"]  # type: ignore[union-attr]
-    # Chunks of 16 and 8 claims; junk never reached the signature step.
-    assert counter.batch_sizes == [15, 8]
+    # Chunks of 16 and 8 claims, every one sent to the native check (the junk is refused there
+    # before any signature work; good[0]'s first copy is finished only while chunk 2 runs).
+    assert counter.batch_sizes == [16, 8]
     assert v.verify_many(good, now=NOW) == [v.verify(c, now=NOW) for c in good]
-    assert counter.batch_sizes == [15, 8] and counter.calls == 0  # all remembered: no batch at all
+    assert counter.batch_sizes == [16, 8] and counter.calls == 0  # all remembered: no batch at all
     later = v.verify_many(good[:2], now=NOW + 10_000)
     assert [getattr(r, "code", None) for r in later] == ["CLAIM_EXPIRED", "CLAIM_EXPIRED"]
 
@@ -187,10 +205,12 @@ def test_verify_many_large_mixed_batches_match_one_by_one(issuer: Issuer) -> Non
         except hc.HoodyClaimsError as exc:
             expected.append(exc.code)
     assert [outcome(r) for r in many.verify_many(claims, now=NOW)] == expected
-    # Chunks of 16 to 64 claims, chunk k finished while chunk k + 1 verifies: the junk (kind 2)
-    # never reaches the signature step, and a claim whose first copy was finished before its
-    # chunk was prepared (kind 1 claims are identical; the repeats) costs no signature work.
-    assert counter.batch_sizes == [13, 25, 39, 39, 38, 33, 8, 3, 2] and counter.calls == 0
+    # Chunks of 16 to 64 claims, chunk k finished while chunk k + 1 is checked: the junk (kind 2)
+    # goes to the native check, which refuses it before any signature work (calls stays 0: the
+    # general path that then words the error verifies nothing), and a claim whose first copy was
+    # finished before its chunk was prepared (kind 1 claims are identical; the repeats) is not
+    # sent at all.
+    assert counter.batch_sizes == [16, 32, 51, 52, 51, 44, 13, 7, 4] and counter.calls == 0
 
 
 def test_verify_many_matches_verify_one_by_one(issuer: Issuer) -> None:
