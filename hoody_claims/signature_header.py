@@ -25,6 +25,13 @@ _STATUS = re.compile(r"[0-9]{3}")
 _SPACE = " \t"
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _KNOWN_KEYS = frozenset(("t", "kid", "m", "s", "path", "sig"))
+# The form Hoody sends, items in its order, no spaces, quotes or unknown items: one match
+# instead of the general split. Everything it accepts the general parser accepts with the
+# same result (tested); anything else goes to the general parser.
+_CANONICAL = re.compile(
+    r"t=([0-9]{1,15}),kid=([^,\"\x00-\x20\x7f]+)(?:,m=([A-Za-z]+),s=([0-9]{3}))?"
+    r",path=(/[^,\"\x00-\x20\x7f]*),sig=([0-9a-fA-F]{128})"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +64,9 @@ def parse_signature_header(value: str | bytes) -> SignatureHeader:
         raise MalformedSignatureHeader("the signature header is not text")
     if len(value) > MAX_HEADER_LENGTH:
         raise MalformedSignatureHeader("the signature header is longer than 8 KiB")
+    canonical = _CANONICAL.fullmatch(value)
+    if canonical is not None:
+        return _from_canonical(canonical)
     if _CONTROL.search(value):
         raise MalformedSignatureHeader("the signature header holds control characters")
     fields = _split_items(value) if '"' in value else _split_plain(value)
@@ -90,6 +100,30 @@ def parse_signature_header(value: str | bytes) -> SignatureHeader:
         status=int(status) if status is not None else None,
         fields=MappingProxyType(fields),
     )
+
+
+def _from_canonical(match: re.Match[str]) -> SignatureHeader:
+    t, kid, method, status, path, sig = match.groups()
+    if method is None:
+        fields = {"t": t, "kid": kid, "path": path, "sig": sig}
+    else:
+        fields = {"t": t, "kid": kid, "m": method, "s": status, "path": path, "sig": sig}
+    header: SignatureHeader = object.__new__(SignatureHeader)
+    _set_t(header, int(t))
+    _set_kid(header, kid)
+    _set_path(header, path)
+    _set_sig(header, bytes.fromhex(sig))
+    _set_method(header, None if method is None else method.upper())
+    _set_status(header, None if status is None else int(status))
+    _set_fields(header, MappingProxyType(fields))
+    return header
+
+
+# The frozen dataclass's __init__ sets each field through object.__setattr__; the slot
+# descriptors set them directly, at a fraction of the cost (the result is the same object).
+_set_t, _set_kid, _set_path, _set_sig, _set_method, _set_status, _set_fields = (
+    SignatureHeader.__dict__[name].__set__ for name in SignatureHeader.__slots__
+)
 
 
 def _split_plain(value: str) -> dict[str, str]:

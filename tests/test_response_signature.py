@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import hoody_claims as hc
 from hoody_claims.backends import Backend
@@ -179,3 +181,42 @@ def test_method_and_status_types(issuer: Issuer, backend: Backend, kw: dict[str,
     header = issuer.sign_response(BODY, path="/api/v1/x", t=NOW)
     with pytest.raises(TypeError):
         check(issuer, backend, header, **kw)
+
+
+# -- the one-match parse of the canonical form agrees with the general parser -------------
+
+_ITEM_TEXT = st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E,
+                                            blacklist_characters=',"'), min_size=0, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(t=st.integers(0, 10**15), kid=_ITEM_TEXT, method=st.sampled_from(["", "get", "POST", "Put", "x1"]),
+       status=st.sampled_from(["", "200", "04", "5000", "abc"]), path=_ITEM_TEXT,
+       sig=st.sampled_from([SIG, SIG.upper(), SIG[:-1], SIG + "0", "zz" * 64]))
+def test_canonical_fast_parse_matches_the_general_parser(t: int, kid: str, method: str, status: str,
+                                                        path: str, sig: str) -> None:
+    items = [f"t={t}", f"kid={kid}"]
+    if method:
+        items.append(f"m={method}")
+    if status:
+        items.append(f"s={status}")
+    items += [f"path={path}", f"sig={sig}"]
+    value = ",".join(items)
+
+    def outcome(v: str) -> object:
+        try:
+            return hc.parse_signature_header(v)
+        except hc.MalformedSignatureHeader as exc:
+            return exc.code, exc.message
+
+    # A leading space is stripped by the general parser and never matches the canonical one.
+    assert outcome(value) == outcome(" " + value)
+
+
+def test_headers_hoody_sends_take_the_one_match_route(issuer: Issuer) -> None:
+    from hoody_claims.signature_header import _CANONICAL
+
+    for legacy in (False, True):
+        header = issuer.sign_response(BODY, method="GET", status=200, path="/api/v1/x?a=b", t=NOW, legacy=legacy)
+        assert _CANONICAL.fullmatch(header) is not None, header
+        assert hc.parse_signature_header(header) == hc.parse_signature_header(" " + header)
