@@ -182,6 +182,11 @@ def _parse(data: str | bytes, max_depth: int, *, ints: bool) -> Any:
     except RecursionError:
         raise _fail(E_JSON_DEPTH) from None
     except ValueError:
+        if not ints:  # cannot happen: without int conversion no number is too long
+            raise
+        # json stops at the first over-long integer; the C core reports any other fault in
+        # the text first. Look for one without converting integers, then report the length.
+        _parse(text, max_depth, ints=False)
         raise CodecError(REASON_NUMBER_TOO_LONG) from None
     if _too_deep(obj, max_depth):
         raise _fail(E_JSON_DEPTH)
