@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .claim import Claim
 from .errors import (
@@ -71,10 +71,12 @@ class Policy:
     users: frozenset[str] | None = None
     max_age: int | None = None
 
-    @property
-    def is_open(self) -> bool:
-        """No rule at all: every claim that got this far is admitted."""
-        return self.allow_types is None and self.users is None and self.max_age is None
+    #: No rule at all: every claim that got this far is admitted (set from the three above).
+    is_open: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        open_ = self.allow_types is None and self.users is None and self.max_age is None
+        object.__setattr__(self, "is_open", open_)
 
     @classmethod
     def build(

@@ -381,13 +381,21 @@ class _Verifier:
         if checker is not None:
             data = _text_bytes(claim_in)
             if data is not None:
+                table = self._keys_table
                 try:
-                    found = checker.check(data, self._key_table(checker, keys))
+                    found = checker.check(
+                        data,
+                        table[1]
+                        if table is not None and table[0] is keys
+                        else self._key_table(checker, keys),
+                    )
                 except CodecError as exc:
                     raise MalformedClaim(
                         f"the claim's payload is malformed: {exc.reason}"
                     ) from None
                 if found is not checker.general:
+                    if found is not None and found[2] is not None:  # the common case
+                        return claim_from_fields(found[0], found[1], found[2])
                     return self._checked_claim(found)
         return self._check_general(claim_in, block)
 

@@ -258,3 +258,18 @@ def test_verify_many_refuses_a_single_claim(issuer: Issuer) -> None:
     with pytest.raises(TypeError):
         v.verify_many(token.encode(), now=NOW)
     assert v.verify_many((token,), now=NOW)[0].sub == "user-1"  # type: ignore[union-attr]
+
+
+def test_a_claim_checked_under_old_keys_is_never_served_under_new_ones(issuer: Issuer) -> None:
+    from hoody_claims.claim_cache import RememberedClaims
+
+    claim = hc.ClaimVerifier(issuer.key_set(), container_id=CID).verify(
+        issuer.container_claim(container_id=CID, now=NOW), now=NOW)
+    cache = RememberedClaims(8)
+    assert cache.get("c", "new-keys", NOW) is None  # one thread already sees the new key set
+    cache.put("c", "old-keys", claim)  # a slower thread finishes a check made with the old one
+    assert cache.get("c", "new-keys", NOW) is None
+    assert len(cache) == 0  # and seeing it emptied the cache
+    cache.put("c", "new-keys", claim)
+    assert cache.get("c", "new-keys", NOW) is claim
+    assert cache.get("c", "new-keys", claim.exp) is None and len(cache) == 0  # never at exp
