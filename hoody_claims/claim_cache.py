@@ -19,33 +19,29 @@ __all__ = ["RememberedClaims"]
 class RememberedClaims:
     """A thread-safe LRU of signature-checked claims, tied to one key-set fingerprint.
 
-    Each entry carries the fingerprint it was verified under and is served only under that
-    same fingerprint, so no ordering of threads can hand out a claim checked with keys that
-    have since changed. That makes locking unnecessary on the hot path: every OrderedDict
-    operation below is atomic on its own, and a race between two of them at worst forgets
-    an entry (a later miss) or evicts one entry too many. The lock only serialises the
-    emptying on a key change, which is about memory, not correctness.
+    The entries live in one dict per key-set fingerprint, swapped for a fresh one when the
+    fingerprint changes, and a caller only ever reads or writes the dict of the fingerprint
+    it holds. So no ordering of threads can hand out a claim checked with keys that have
+    since changed (a late put lands in a dict nobody reads any more), and the hot path needs
+    no lock: each OrderedDict operation is atomic on its own, and a race between two of them
+    at worst forgets an entry or evicts one too many. The lock only serialises the swap.
     """
 
     def __init__(self, maxsize: int = 4096) -> None:
         if maxsize < 0:
             raise ValueError("maxsize must be >= 0")
         self.maxsize = maxsize
-        self._entries: OrderedDict[Hashable, tuple[str, Claim]] = OrderedDict()
-        self._fingerprint = ""
+        self._state: tuple[str, OrderedDict[Hashable, Claim]] = ("", OrderedDict())
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, fingerprint: str, now: int) -> Claim | None:
         """The remembered claim for ``key``, if the keys are unchanged and it has not expired."""
-        entries = self._entries
-        entry = entries.get(key)
-        if entry is None:
-            if fingerprint != self._fingerprint:
-                self._forget_all(fingerprint)
-            return None
-        verified_under, claim = entry
+        verified_under, entries = self._state
         if verified_under != fingerprint:
-            self._forget_all(fingerprint)
+            self._entries_for(fingerprint)
+            return None
+        claim = entries.get(key)
+        if claim is None:
             return None
         if now >= claim.exp:
             entries.pop(key, None)
@@ -62,44 +58,43 @@ class RememberedClaims:
         """Remember a claim whose signature verified under the key set ``fingerprint``."""
         if self.maxsize == 0:
             return
-        if fingerprint != self._fingerprint:
-            self._forget_all(fingerprint)
-        entries = self._entries
-        entries.pop(key, None)  # a key put again (two misses racing) goes to the fresh end
-        entries[key] = (fingerprint, claim)
-        self._evict()
+        verified_under, entries = self._state
+        if verified_under != fingerprint:
+            entries = self._entries_for(fingerprint)
+        entries[key] = claim
+        self._evict(entries)
 
     def put_many(self, items: list[tuple[Hashable, Claim]], fingerprint: str) -> None:
         """:meth:`put` for many claims at once (verify_many)."""
         if self.maxsize == 0 or not items:
             return
-        if fingerprint != self._fingerprint:
-            self._forget_all(fingerprint)
-        entries = self._entries
+        verified_under, entries = self._state
+        if verified_under != fingerprint:
+            entries = self._entries_for(fingerprint)
         for key, claim in items:
-            entries.pop(key, None)
-            entries[key] = (fingerprint, claim)
-        self._evict()
+            entries[key] = claim
+        self._evict(entries)
 
-    def _evict(self) -> None:
-        entries = self._entries
+    def _evict(self, entries: OrderedDict[Hashable, Claim]) -> None:
         while len(entries) > self.maxsize:
             try:
                 entries.popitem(last=False)
             except KeyError:  # emptied by another thread
                 return
 
-    def _forget_all(self, fingerprint: str) -> None:
-        """The keys changed: drop every entry (none would be served again anyway)."""
+    def _entries_for(self, fingerprint: str) -> OrderedDict[Hashable, Claim]:
+        """The keys changed: start an empty dict for the new fingerprint."""
         with self._lock:
-            if fingerprint != self._fingerprint:
-                self._entries.clear()
-                self._fingerprint = fingerprint
+            verified_under, entries = self._state
+            if verified_under != fingerprint:
+                entries = OrderedDict()
+                self._state = (fingerprint, entries)
+            return entries
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._state[1])
 
     def clear(self) -> None:
         """Forget everything."""
         with self._lock:
-            self._entries.clear()
+            self._state = (self._state[0], OrderedDict())
