@@ -250,7 +250,7 @@ def test_sixteen_threads_first_use_fetch_once(server: KeyServer, issuer: Issuer)
 
 
 def test_hundred_tasks_first_use_fetch_once(server: KeyServer, issuer: Issuer) -> None:
-    server.behaviour.delay = 0.3
+    server.behaviour.delay = 0.6  # a blocked loop would tick ~0 times; a free one ~60
     v = hc.ClaimVerifier(hc.KeyStore(server.api_base, cache_dir=None), container_id=CID)
     claims = [issuer.container_claim(container_id=CID, sub=f"u{i}") for i in range(100)]
 
