@@ -110,24 +110,20 @@ typedef struct {
     size_t n;
     const uchar *msgs;
     const size_t *offsets;
+    uchar *results;
+    size_t next;
+    /* hc_verify_batch: item i is (msgs[offsets[i] .. offsets[i + 1]), sigs
+     * + 64 i, pks + 32 i) and results[i] 1 valid / 0 invalid */
+    hc_verify_fn fn;
     const uchar *sigs;
     const uchar *pks;
-    uchar *results;
-    hc_verify_fn fn;
-    size_t next;
-    /* hc_batch_start only: results are status codes, and with out != NULL the
-     * message of each item that verifies is payload-decoded into
-     * out[out_offsets[i] .. out_offsets[i + 1]), its length in out_lens[i]. */
-    int codes;
+    /* hc_claims_start: item i is a whole claim for hc_claim_check, its block
+     * out[out_offsets[i] .. out_offsets[i + 1]), results[i] its code */
     char *out;
     const size_t *out_offsets;
-    size_t *out_lens;
-    int max_depth;
-    /* hc_claims_start only: each item is a whole claim for hc_claim_check,
-     * its block out[out_offsets[i] .. out_offsets[i + 1]) */
-    int whole_claims;
     const uchar *ring;
     size_t ring_len;
+    int max_depth;
 } hc_batch_job;
 
 struct hc_batch {
@@ -153,31 +149,16 @@ static void *hc_batch_worker(void *arg)
         for (i = start; i < stop; i++) {
             size_t off = b->offsets[i];
             size_t len = b->offsets[i + 1] - off;
-            int ok;
 
-            if (b->whole_claims) {
+            if (b->out != NULL) {
                 size_t o = b->out_offsets[i];
 
                 b->results[i] = (uchar) hc_claim_check(
                     b->msgs + off, len, b->ring, b->ring_len, (uchar *) b->out + o,
                     b->out_offsets[i + 1] - o, b->max_depth);
-                continue;
-            }
-            ok = b->fn(b->sigs + 64 * i, b->msgs + off, (unsigned long long) len,
-                           b->pks + 32 * i) == 0;
-
-            if (!b->codes) {
-                b->results[i] = (uchar) ok;
-            } else if (!ok) {
-                b->results[i] = HC_E_SIGNATURE_INVALID;
-            } else if (b->out != NULL) {
-                size_t o = b->out_offsets[i];
-
-                b->results[i] = (uchar) hc_payload_decode(
-                    (const char *) b->msgs + off, len, b->out + o, b->out_offsets[i + 1] - o,
-                    &b->out_lens[i], b->max_depth);
             } else {
-                b->results[i] = HC_OK;
+                b->results[i] = (uchar) (b->fn(b->sigs + 64 * i, b->msgs + off,
+                                               (unsigned long long) len, b->pks + 32 * i) == 0);
             }
         }
     }
@@ -208,37 +189,15 @@ static int hc_batch_threads(int nthreads, size_t n)
     return nthreads;
 }
 
-static int hc_batch_check(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
-                          const char *sigs, const char *pks, const char *out, size_t out_len,
-                          const size_t *out_offsets, const size_t *out_lens, int max_depth)
+/* offsets has n + 1 non-decreasing entries, the last <= total. */
+static int hc_offsets_ok(size_t n, const size_t *offsets, size_t total)
 {
-    size_t i;
-
-    if (offsets == NULL || sigs == NULL || pks == NULL || (msgs == NULL && msgs_len != 0) ||
-        n > SIZE_MAX / 64 - 1) {
-        return HC_E_ARG;
-    }
-    for (i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         if (offsets[i] > offsets[i + 1]) {
-            return HC_E_ARG;
+            return 0;
         }
     }
-    if (offsets[n] > msgs_len) {
-        return HC_E_ARG;
-    }
-    if (out == NULL) {
-        return out_len == 0 && out_offsets == NULL && out_lens == NULL ? HC_OK : HC_E_ARG;
-    }
-    if (out_offsets == NULL || out_lens == NULL || max_depth < 0 ||
-        max_depth > HC_JSON_DEPTH_LIMIT) {
-        return HC_E_ARG;
-    }
-    for (i = 0; i < n; i++) {
-        if (out_offsets[i] > out_offsets[i + 1]) {
-            return HC_E_ARG;
-        }
-    }
-    return out_offsets[n] > out_len ? HC_E_ARG : HC_OK;
+    return offsets[n] <= total;
 }
 
 int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
@@ -256,7 +215,8 @@ int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *o
         return HC_E_ARG;
     }
     memset(results, 0, n);
-    if (hc_batch_check(n, msgs, msgs_len, offsets, sigs, pks, NULL, 0, NULL, NULL, 0) != HC_OK) {
+    if (offsets == NULL || sigs == NULL || pks == NULL || (msgs == NULL && msgs_len != 0) ||
+        n > SIZE_MAX / 64 - 1 || !hc_offsets_ok(n, offsets, msgs_len)) {
         return HC_E_ARG;
     }
     memset(&b, 0, sizeof b);
@@ -270,12 +230,6 @@ int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *o
     b.sigs = (const uchar *) sigs;
     b.pks = (const uchar *) pks;
     b.results = results;
-    b.next = 0;
-    b.codes = 0;
-    b.out = NULL;
-    b.out_offsets = NULL;
-    b.out_lens = NULL;
-    b.max_depth = 0;
 
     nthreads = hc_batch_threads(nthreads, n);
     /* The calling thread is worker 0; if a thread cannot be started the
@@ -307,63 +261,6 @@ static void hc_batch_launch(hc_batch *b, int nthreads)
     if (b->started == 0) {
         hc_batch_worker(&b->job);
     }
-}
-
-hc_batch *hc_batch_start(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
-                         const char *sigs, const char *pks, unsigned char *status, char *out,
-                         size_t out_len, const size_t *out_offsets, size_t *out_lens,
-                         int max_depth, int nthreads)
-{
-    hc_batch *b = calloc(1, sizeof *b);
-
-    if (b == NULL) {
-        return NULL;
-    }
-    if (n == 0) {
-        return b;
-    }
-    if (status == NULL) {
-        b->rc = HC_E_ARG;
-        return b;
-    }
-    memset(status, HC_E_SIGNATURE_INVALID, n);
-    if (out_lens != NULL) {
-        memset(out_lens, 0, n * sizeof *out_lens);
-    }
-    b->rc = hc_batch_check(n, msgs, msgs_len, offsets, sigs, pks, out, out_len, out_offsets,
-                           out_lens, max_depth);
-    if (b->rc != HC_OK) {
-        return b;
-    }
-    b->job.fn = hc_get_fn();
-    if (b->job.fn == NULL) {
-        b->rc = HC_E_STATE;
-        return b;
-    }
-    b->job.n = n;
-    b->job.msgs = msgs != NULL ? (const uchar *) msgs : hc_empty;
-    b->job.offsets = offsets;
-    b->job.sigs = (const uchar *) sigs;
-    b->job.pks = (const uchar *) pks;
-    b->job.results = status;
-    b->job.next = 0;
-    b->job.codes = 1;
-    b->job.out = out;
-    b->job.out_offsets = out_offsets;
-    b->job.out_lens = out_lens;
-    b->job.max_depth = max_depth;
-    hc_batch_launch(b, nthreads);
-    return b;
-}
-
-static int hc_offsets_ok(size_t n, const size_t *offsets, size_t total)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (offsets[i] > offsets[i + 1]) {
-            return 0;
-        }
-    }
-    return offsets[n] <= total;
 }
 
 hc_batch *hc_claims_start(size_t n, const char *texts, size_t texts_len, const size_t *offsets,
@@ -399,11 +296,9 @@ hc_batch *hc_claims_start(size_t n, const char *texts, size_t texts_len, const s
     b->job.msgs = texts != NULL ? (const uchar *) texts : hc_empty;
     b->job.offsets = offsets;
     b->job.results = status;
-    b->job.codes = 1;
     b->job.out = blocks;
     b->job.out_offsets = block_offsets;
     b->job.max_depth = max_depth;
-    b->job.whole_claims = 1;
     b->job.ring = ring != NULL ? (const uchar *) ring : hc_empty;
     b->job.ring_len = ring_len;
     hc_batch_launch(b, nthreads);

@@ -125,28 +125,12 @@ int hc_verify_parts(const char *sig, const char *prefix, size_t plen,
 int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
                     const char *sigs, const char *pks, unsigned char *results, int nthreads);
 
-/* An asynchronous batch (hc_batch_start / hc_batch_wait); opaque. */
+/* An asynchronous batch (hc_claims_start / hc_batch_wait); opaque. */
 typedef struct hc_batch hc_batch;
 
-/* hc_verify_batch's inputs, but the work runs on up to nthreads new threads
- * (<= 0: one per online CPU) and the call returns at once; every buffer must
- * stay alive and untouched until hc_batch_wait.  status[i] (n bytes) ends as
- * HC_OK or HC_E_SIGNATURE_INVALID; with out != NULL, message i, when it
- * verifies, is also hc_payload_decode'd (max_depth) into
- * out[out_offsets[i] .. out_offsets[i + 1]) (out_offsets has n + 1 entries,
- * non-decreasing, the last <= out_len), its length in out_lens[i] (n
- * entries), and status[i] is hc_payload_decode's code.  With out == NULL,
- * out_len must be 0 and out_offsets, out_lens NULL.  Returns NULL only when
- * out of memory; argument errors are reported by hc_batch_wait. */
-hc_batch *hc_batch_start(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
-                         const char *sigs, const char *pks, unsigned char *status, char *out,
-                         size_t out_len, const size_t *out_offsets, size_t *out_lens,
-                         int max_depth, int nthreads);
-
 /* Work on the batch's remaining items in the calling thread too, join its
- * threads, free it and return HC_OK, HC_E_ARG or
- * HC_E_STATE (then no item is HC_OK), or HC_E_NOMEM for NULL.  Call exactly
- * once per hc_batch_start. */
+ * threads, free it and return HC_OK, HC_E_ARG or HC_E_STATE (then no item
+ * is HC_OK), or HC_E_NOMEM for NULL.  Call exactly once per batch started. */
 int hc_batch_wait(hc_batch *b);
 
 /* Exactly 2 * outlen hex digits (either case) into outlen bytes. */

@@ -41,20 +41,6 @@ PrepareClaimFn = Callable[[bytes], tuple[str, str, bytes]]
 VerifyPayloadFn = Callable[[bytes, bytes, str], "dict[str, Any] | None"]
 
 
-class PayloadBatch(Protocol):
-    """A started :attr:`Backend.verify_payloads_start` batch."""
-
-    def join(self) -> None:
-        """Wait for the verification work only (the payloads may still be parsed by wait)."""
-
-    def wait(self) -> list[dict[str, Any] | encoding.CodecError | None]:
-        """Per item: the payload object, None, or the CodecError (returned, not raised)."""
-
-
-VerifyPayloadsStartFn = Callable[
-    [Sequence[tuple[bytes, bytes, bytes]], "PayloadBatch | None"], PayloadBatch
-]
-
 #: ``(names, payload, times or None)``: see :data:`hoody_claims.native.Checked`.
 Checked = tuple[list[str | None], bytes, "tuple[int, int, int | None] | None"]
 
@@ -103,11 +89,8 @@ class Backend:
     ``verify_payload(sig, pk, payload_b64)``: Ed25519 over the ASCII bytes of
     ``payload_b64``, then the decoded payload object; None when the signature
     does not verify, ``CodecError`` when it does but the payload is malformed.
-    ``verify_payloads_start([(msg, sig, pk), ...], after)``: ``verify_payload`` for
-    many triples whose message is the ASCII payload_b64; native starts threads and
-    returns at once (after joining the batch ``after``, if not None), the others
-    finish before returning. Its ``wait()`` gives
-    per item the payload object, None, or the ``CodecError`` (returned, not raised).
+    ``claim_checker`` (native only): steps 1-4 of a claim in one C call, and many
+    claims on native threads; see :class:`ClaimChecker`.
     """
 
     name: str
@@ -121,7 +104,6 @@ class Backend:
     decode_payload: Callable[[str | bytes], dict[str, Any]]
     prepare_claim: PrepareClaimFn
     verify_payload: VerifyPayloadFn
-    verify_payloads_start: VerifyPayloadsStartFn
     #: Only the native backend has one; the others take the general path.
     claim_checker: ClaimChecker | None = None
 
@@ -150,41 +132,6 @@ def _verify_then_decode(verify: VerifyFn) -> VerifyPayloadFn:
     return verify_payload
 
 
-class _Done:
-    """A batch that was finished when it was started."""
-
-    __slots__ = ("_results",)
-
-    def __init__(self, results: list[dict[str, Any] | encoding.CodecError | None]) -> None:
-        self._results = results
-
-    def join(self) -> None:
-        pass
-
-    def wait(self) -> list[dict[str, Any] | encoding.CodecError | None]:
-        return self._results
-
-
-def _payloads_now(verify: VerifyFn) -> VerifyPayloadsStartFn:
-    def verify_payloads_start(
-        triples: Sequence[tuple[bytes, bytes, bytes]], after: PayloadBatch | None = None
-    ) -> PayloadBatch:
-        if after is not None:
-            after.join()
-        results: list[dict[str, Any] | encoding.CodecError | None] = []
-        for msg, sig, pk in triples:
-            if not verify(sig, msg, pk):
-                results.append(None)
-                continue
-            try:
-                results.append(strict_json.decode_payload(msg))
-            except encoding.CodecError as exc:
-                results.append(exc)
-        return _Done(results)
-
-    return verify_payloads_start
-
-
 def _python_backend(name: str, verify: VerifyFn) -> Backend:
     return Backend(
         name=name,
@@ -198,7 +145,6 @@ def _python_backend(name: str, verify: VerifyFn) -> Backend:
         decode_payload=strict_json.decode_payload,
         prepare_claim=strict_json.prepare_claim,
         verify_payload=_verify_then_decode(verify),
-        verify_payloads_start=_payloads_now(verify),
     )
 
 
@@ -224,7 +170,6 @@ def _build(name: str) -> Backend:
             decode_payload=native.decode_payload,
             prepare_claim=native.prepare_claim,
             verify_payload=native.verify_payload,
-            verify_payloads_start=native.verify_payloads_start,
             claim_checker=ClaimChecker(
                 native.pack_keys, native.check_claim, native.check_claims_start, native.GENERAL
             ),

@@ -60,7 +60,6 @@ __all__ = [
     "verify_batch",
     "verify_parts",
     "verify_payload",
-    "verify_payloads_start",
 ]
 
 _ffi: Any = None
@@ -155,7 +154,6 @@ if AVAILABLE:
     _hc_payload_decode = _lib.hc_payload_decode
     _hc_claim_prepare = _lib.hc_claim_prepare
     _hc_verify_payload = _lib.hc_verify_payload
-    _hc_batch_start = _lib.hc_batch_start
     _hc_batch_wait = _lib.hc_batch_wait
     _SIZES = _ffi.typeof("size_t[]")
     _NULL = _ffi.NULL
@@ -422,126 +420,6 @@ def verify_payload(sig: bytes, pk: bytes, payload_b64: str) -> dict[str, Any] | 
             return None
         raise _fail(rc)
     return finish_payload(_unpack(out, outlen[0]).decode("utf-8"))
-
-
-class PayloadBatch:
-    """A running :func:`verify_payloads_start` batch; :meth:`wait` gives its results.
-
-    Holds every buffer the C threads read or write until they are joined, by
-    :meth:`wait` or, if it is never called, when the object is collected.
-    """
-
-    __slots__ = ("_handle", "_keep", "_n", "_rc", "_refs", "_result")
-
-    def __init__(self, handle: Any, keep: list[int], n: int, refs: tuple[Any, ...]) -> None:
-        self._handle = handle
-        self._keep = keep
-        self._n = n
-        self._refs = refs
-        self._rc = 0
-        self._result: list[dict[str, Any] | CodecError | None] | None = None
-
-    def join(self) -> None:
-        """Wait for the native threads only (the next batch can start while this one's
-        payloads are parsed by :meth:`wait`)."""
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            self._rc = _hc_batch_wait(handle)
-
-    def wait(self) -> list[dict[str, Any] | CodecError | None]:
-        """Per item: the payload object, None (the signature does not verify), or the
-        CodecError of a payload that verifies but is malformed (returned, not raised)."""
-        if self._result is not None:
-            return self._result
-        self.join()
-        rc = self._rc
-        if rc:
-            self._refs = ()
-            raise MemoryError("hoody_claims native core: out of memory") if rc == _E_NOMEM else (
-                RuntimeError(f"hoody_claims native core: batch verify failed (code {rc})")
-            )
-        out: list[dict[str, Any] | CodecError | None] = [None] * self._n
-        keep = self._keep
-        if keep:
-            status_c, out_c, out_len, offs, lens_c = self._refs[:5]
-            status = _unpack(status_c, len(keep))
-            blob = _unpack(out_c, out_len)
-            lens = _unpack(lens_c, len(keep))
-            for j, code in enumerate(status):
-                if code == 0:
-                    o = offs[j]
-                    try:
-                        out[keep[j]] = finish_payload(blob[o : o + lens[j]].decode("utf-8"))
-                    except CodecError as exc:
-                        out[keep[j]] = exc
-                elif code != _E_SIGNATURE_INVALID:
-                    if code == _E_NOMEM:
-                        raise MemoryError("hoody_claims native core: out of memory")
-                    out[keep[j]] = CodecError(reason_for_code(code))
-        self._refs = ()
-        self._result = out
-        return out
-
-    def __del__(self) -> None:
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            self._handle = None
-            _hc_batch_wait(handle)
-
-
-def verify_payloads_start(
-    triples: Sequence[tuple[bytes, bytes, bytes]],
-    after: Any = None,
-    threads: int | None = None,
-) -> PayloadBatch:
-    """Start verifying ``(msg, sig, pk)`` triples whose message is a payload_b64's
-    ASCII bytes (the default signed data) on native threads, and return at once.
-
-    The threads also decode the payload of each item that verifies (as
-    :func:`decode_payload`); :meth:`PayloadBatch.wait` joins them and gives, per
-    item, what :func:`verify_payload` would (a CodecError returned, not raised).
-    Triples whose signature or key has the wrong length are None without reaching C.
-    ``after``: a batch to join (see :meth:`PayloadBatch.join`) once this one's inputs are
-    packed and before its threads start, so batches run one after the other with
-    hardly a gap.
-    """
-    n = len(triples)
-    keep = [i for i, (_, s, k) in enumerate(triples) if len(s) == 64 and len(k) == 32]
-    if not keep:
-        if after is not None:
-            after.join()
-        return PayloadBatch(None, [], n, ())
-    msgs = [bytes(triples[i][0]) for i in keep]
-    k = len(keep)
-    offsets = [0] * (k + 1)
-    out_offsets = [0] * (k + 1)
-    pos = 0
-    opos = 0
-    for j, m in enumerate(msgs):
-        size = len(m)
-        pos += size
-        opos += size // 4 * 3 + 3
-        offsets[j + 1] = pos
-        out_offsets[j + 1] = opos
-    blob = b"".join(msgs)
-    sigs = b"".join([bytes(triples[i][1]) for i in keep])
-    pks = b"".join([bytes(triples[i][2]) for i in keep])
-    offsets_c = _new(_SIZES, offsets)
-    out_offsets_c = _new(_SIZES, out_offsets)
-    status = _new(_UCHARS, k)
-    out = _new(_CHARS, opos)
-    lens = _new(_SIZES, k)
-    if after is not None:
-        after.join()
-    handle = _hc_batch_start(
-        k, blob, len(blob), offsets_c, sigs, pks, status, out, opos, out_offsets_c, lens,
-        DEFAULT_MAX_DEPTH, 0 if threads is None else max(1, threads),
-    )
-    if handle == _NULL:
-        raise MemoryError("hoody_claims native core: out of memory")
-    # The inputs the threads read stay alive with the batch too.
-    refs = (status, out, opos, out_offsets, lens, blob, sigs, pks, offsets_c, out_offsets_c)
-    return PayloadBatch(handle, keep, n, refs)
 
 
 # -- the whole check of a claim (hc_claim_check) ---------------------------------------------

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, ClassVar, Literal
 
-from .backends import Backend, Checked, ClaimBatch, ClaimChecker, PayloadBatch, get_backend
+from .backends import Backend, Checked, ClaimBatch, ClaimChecker, get_backend
 from .claim import Claim, claim_from_fields, claim_from_payload
 from .claim_cache import RememberedClaims
 from .claim_parse import ClaimInput, RawClaim, cache_key, parse_claim
@@ -40,7 +40,6 @@ SignedData = Literal["b64", "raw", "auto"]
 _UNSET: Any = object()
 _UNFINISHED = object()
 _Pending = tuple[int, RawClaim, bytes, bytes]  # index, claim, key, signed message
-_PayloadResult = dict[str, Any] | CodecError | None
 _CHUNK = 64  # claims per native batch in verify_many (one verifies while the next is prepared)
 _FIRST_CHUNK = 16
 
@@ -73,15 +72,6 @@ def _chunks(n: int) -> list[tuple[int, int]]:
         lo += size
         size = min(2 * size, _CHUNK)
     return bounds
-
-
-def _wait(
-    running: tuple[list[_Pending], PayloadBatch | None] | None,
-) -> list[tuple[_Pending, _PayloadResult]]:
-    if running is None:
-        return []
-    pending, batch = running
-    return [] if batch is None else list(zip(pending, batch.wait(), strict=True))
 
 
 class _Verifier:
@@ -146,30 +136,10 @@ class _Verifier:
         if self._checker is not None:
             self._verify_many_native(claims, self._checker, keys, t, results)
             return results
-        if self.signed_data != "b64":
-            pending = self._prepare_batch(claims, 0, fingerprint, t, results)
-            verdicts = self._backend.verify_batch(_triples(pending)) if pending else []
-            self._finish_batch(pending, verdicts, claims, fingerprint, t, results)
-            return results
-        # The default signed data: chunk k verifies (and decodes its payloads) on native
-        # threads while this thread prepares chunk k + 1; chunk k + 1 starts as soon as k
-        # is done (one batch at a time keeps the threads on the oldest work), then chunk k
-        # is finished while k + 1 verifies.
-        items = claims if isinstance(claims, (list, tuple)) else list(claims)
-        start = self._backend.verify_payloads_start
-        running: tuple[list[_Pending], PayloadBatch | None] | None = None
-        for lo, hi in _chunks(len(items)):
-            pending = self._prepare_batch(items[lo:hi], lo, fingerprint, t, results)
-            previous = running
-            after = None if previous is None else previous[1]
-            if pending:
-                running = (pending, start(_triples(pending), after))
-            else:
-                if after is not None:
-                    after.join()
-                running = (pending, None)
-            self._finish_payloads(_wait(previous), items, fingerprint, t, results)
-        self._finish_payloads(_wait(running), items, fingerprint, t, results)
+        # Other backends or signed data: steps 1-2 for all, one verify_batch call, the rest.
+        pending = self._prepare_batch(claims, 0, fingerprint, t, results)
+        verdicts = self._backend.verify_batch(_triples(pending)) if pending else []
+        self._finish_batch(pending, verdicts, claims, fingerprint, t, results)
         return results
 
     def _verify_many_native(
@@ -310,28 +280,6 @@ class _Verifier:
                 if not ok:
                     raise InvalidSignature("the claim's signature does not verify")
                 claim = claim_from_payload(self._payload_object(raw), raw.kid)
-                self._remember(claims[i], fingerprint, claim)
-                self._validate(claim, t)
-                results[i] = claim
-            except HoodyClaimsError as exc:
-                results[i] = exc
-
-    def _finish_payloads(
-        self,
-        done: list[tuple[_Pending, _PayloadResult]],
-        claims: Sequence[ClaimInput],
-        fingerprint: str,
-        t: int,
-        results: list[Claim | HoodyClaimsError],
-    ) -> None:
-        """Steps 3-8 for a chunk verified by verify_payloads_start (signed_data "b64")."""
-        for (i, raw, _, _), payload in done:
-            try:
-                if payload is None:
-                    raise InvalidSignature("the claim's signature does not verify")
-                if isinstance(payload, CodecError):
-                    raise MalformedClaim(f"the claim's payload is malformed: {payload.reason}")
-                claim = claim_from_payload(payload, raw.kid)
                 self._remember(claims[i], fingerprint, claim)
                 self._validate(claim, t)
                 results[i] = claim

@@ -17,6 +17,7 @@ import pytest
 from nacl.signing import SigningKey
 
 from hoody_claims import encoding, native, strict_json
+from hoody_claims.testing import Issuer
 from hoody_claims.backends import BACKEND_NAMES, BackendUnavailable, backend_name, get_backend
 
 
@@ -463,111 +464,77 @@ def test_prepare_limits_mirror_claim_parse() -> None:
     assert strict_json.MAX_PAYLOAD_BYTES == claim_parse.MAX_PAYLOAD_BYTES
 
 
-def _payload_triples() -> list[tuple[bytes, bytes, bytes]]:
-    """Signed payload_b64 strings: valid, tampered, malformed payloads, bad lengths."""
-    key = SigningKey(bytes(range(32)))
-    pk = bytes(key.verify_key)
-    bodies = [
-        base64.b64encode(json.dumps({"sub": f"u{i}", "n": i}).encode()).rstrip(b"=")
-        for i in range(40)
+def _claim_texts() -> tuple[list[bytes], bytes]:
+    """Claims of every kind hc_claims_start meets, and the ring with their key."""
+    issuer = Issuer(kid="k1", seed=bytes(range(32)))
+    stranger = Issuer(kid="k1", seed=bytes(range(1, 33)))
+    texts = [issuer.container_claim(container_id="0" * 24, now=0, sub=f"u{i}").encode()
+             for i in range(30)]
+    texts += [
+        stranger.container_claim(container_id="0" * 24, now=0).encode(),  # bad signature
+        Issuer(kid="k2").container_claim(container_id="0" * 24, now=0).encode(),  # unknown kid
+        b"junk", b"", b"{}",
+        issuer.container_claim(container_id="0" * 24, now=0, form="json").encode(),
+        issuer.sign_payload(b'{"a": 1, "a": 2}', form="json").encode(),  # verified, malformed
     ]
-    bodies += [
-        base64.b64encode(b"[1, 2]"),  # valid JSON, not an object
-        base64.b64encode(b'{"a": 1, "a": 2}'),  # duplicate member
-        b"!!notbase64",
-        base64.b64encode(b"{" * 40 + b"}" * 40),  # too deep
-        b"",
-        base64.urlsafe_b64encode('{"é": "\u00e9"}'.encode()),
-    ]
-    triples = [(b, key.sign(b).signature, pk) for b in bodies]
-    triples[3] = (triples[3][0] + b"A", triples[3][1], pk)  # tampered: invalid signature
-    triples[5] = (triples[5][0], triples[5][1][:63], pk)  # short signature
-    triples[6] = (triples[6][0], triples[6][1], pk[:31])  # short key
-    return triples
+    return texts, native.pack_keys(issuer.key_set().keys)
 
 
-def _expected(backend_name: str, triples: list[tuple[bytes, bytes, bytes]]) -> list[object]:
-    out: list[object] = []
-    vp = get_backend(backend_name).verify_payload
-    for msg, sig, pk in triples:
+def _outcome(found: object) -> object:
+    if isinstance(found, encoding.CodecError):
+        return ("error", found.reason)
+    return "general" if found is native.GENERAL else found
+
+
+def test_claims_start_matches_check_claim_for_any_thread_count_and_gc() -> None:
+    texts, ring = _claim_texts()
+    expected = []
+    for text in texts:
         try:
-            out.append(vp(sig, pk, msg.decode("ascii")))
+            expected.append(_outcome(native.check_claim(text, ring)))
         except encoding.CodecError as exc:
-            out.append(("error", exc.reason))
-    return out
-
-
-def _as_comparable(results: list[object]) -> list[object]:
-    return [("error", r.reason) if isinstance(r, encoding.CodecError) else r for r in results]
-
-
-@pytest.mark.parametrize("name", BACKEND_NAMES)
-def test_payloads_start_matches_verify_payload(name: str) -> None:
-    try:
-        backend = get_backend(name)
-    except BackendUnavailable:
-        pytest.skip(f"{name} unavailable")
-    triples = _payload_triples()
-    expected = _expected(name, triples)
-    assert None in expected and any(isinstance(e, tuple) for e in expected)
-    assert any(isinstance(e, dict) for e in expected)
-    batch = backend.verify_payloads_start(triples, None)
-    got = _as_comparable(batch.wait())
-    assert got == expected
-    assert _as_comparable(batch.wait()) == expected  # wait is idempotent
-    batch.join()
-    assert _as_comparable(backend.verify_payloads_start([], None).wait()) == []
-    # chained: the second batch joins the first before its threads start
-    first = backend.verify_payloads_start(triples[:20], None)
-    second = backend.verify_payloads_start(triples[20:], first)
-    assert _as_comparable(first.wait() + second.wait()) == expected
-
-
-def test_payloads_start_threads_and_gc() -> None:
-    triples = _payload_triples()
-    expected = _expected("native", triples)
+            expected.append(("error", exc.reason))
+    assert {"general", None} <= {e for e in expected if not isinstance(e, tuple)}
+    assert any(isinstance(e, tuple) and e[0] == "error" for e in expected)
     for threads in (1, 2, 3, 64, 1000):
-        got = native.verify_payloads_start(triples, threads=threads).wait()
-        assert _as_comparable(got) == expected  # type: ignore[arg-type]
+        batch = native.check_claims_start(texts, ring, threads=threads)
+        assert [_outcome(f) for f in batch.wait()] == expected
+        assert [_outcome(f) for f in batch.wait()] == expected  # wait is idempotent
+    assert native.check_claims_start([], ring).wait() == []
     # Dropped without wait: collection joins the threads before the buffers go.
     for _ in range(20):
-        native.verify_payloads_start(triples)
-    batch = native.verify_payloads_start(triples)
+        native.check_claims_start(texts, ring)
+    batch = native.check_claims_start(texts, ring)
     batch.join()
     del batch
 
 
-def test_batch_start_raw_argument_checks() -> None:
+def test_claims_start_raw_argument_checks() -> None:
     ffi, lib = _lib()
     status = ffi.new("unsigned char[]", 2)
-    lens = ffi.new("size_t[]", 2)
-    sigs, pks = bytes(128), bytes(64)
+    size = 3 * 3 + lib.HC_CHECK_BLOCK_EXTRA  # each text is 3 bytes
+    blocks = ffi.new("char[]", 2 * size)
     null = ffi.NULL
-    offs = ffi.new("size_t[]", [0, 1, 2])
+    good = [0, size, 2 * size]
 
-    def run(*args: object) -> int:
-        return int(lib.hc_batch_wait(lib.hc_batch_start(*args)))
+    def run(offsets: list[int], block_offsets: list[int], st: object = status,
+            blk: object = blocks, ring: object = b"", ring_len: int = 0, depth: int = 32) -> int:
+        handle = lib.hc_claims_start(2, b"abcdef", 6, ffi.new("size_t[]", offsets), ring, ring_len,
+                                     blk, good[2], ffi.new("size_t[]", block_offsets), st, depth, 2)
+        return int(lib.hc_batch_wait(handle))
 
-    def plain(offsets: object, st: object = status, out_len: int = 0) -> int:
-        return run(2, b"ab", 2, offsets, sigs, pks, st, null, out_len, null, null, 32, 2)
-
-    out = ffi.new("char[]", 8)
-
-    def decoding(out_offsets: list[int], out_lens: object = lens, depth: int = 32) -> int:
-        o = ffi.new("size_t[]", out_offsets)
-        return run(2, b"ab", 2, offs, sigs, pks, status, out, 8, o, out_lens, depth, 2)
-
-    assert plain(ffi.new("size_t[]", [0, 2, 1])) == lib.HC_E_ARG
-    assert plain(ffi.new("size_t[]", [0, 1, 3])) == lib.HC_E_ARG
+    assert run([0, 3, 6], good) == lib.HC_OK
+    assert list(status) == [lib.HC_E_GENERAL] * 2  # neither is a claim
+    assert run([0, 4, 3], good) == lib.HC_E_ARG  # offsets going back
+    assert run([0, 3, 7], good) == lib.HC_E_ARG  # past the texts
     assert list(status) == [lib.HC_E_SIGNATURE_INVALID] * 2  # fail closed
-    assert decoding([0, 4, 9]) == lib.HC_E_ARG
-    assert decoding([0, 5, 4]) == lib.HC_E_ARG
-    assert decoding([0, 4, 8], null) == lib.HC_E_ARG
-    assert decoding([0, 4, 8], lens, -1) == lib.HC_E_ARG
-    assert plain(offs, status, 4) == lib.HC_E_ARG
-    assert plain(offs, null) == lib.HC_E_ARG
-    assert run(0, null, 0, null, null, null, null, null, 0, null, null, 32, 2) == lib.HC_OK
+    assert run([0, 3, 6], [0, good[1], good[2] + 1]) == lib.HC_E_ARG  # past the blocks
+    assert run([0, 3, 6], good, blk=null) == lib.HC_E_ARG
+    assert run([0, 3, 6], good, st=null) == lib.HC_E_ARG
+    assert run([0, 3, 6], good, ring=null, ring_len=4) == lib.HC_E_ARG
+    assert run([0, 3, 6], good, depth=-1) == lib.HC_E_ARG
+    assert run([0, 3, 6], [0, 2, good[2]]) == lib.HC_OK  # a block too small: that item only
+    assert list(status) == [lib.HC_E_ARG, lib.HC_E_GENERAL]
+    assert lib.hc_batch_wait(lib.hc_claims_start(0, null, 0, null, null, 0, null, 0, null, null,
+                                                 32, 2)) == lib.HC_OK
     assert lib.hc_batch_wait(null) == lib.HC_E_NOMEM
-    # all zero signatures: nothing verifies, and nothing is decoded
-    assert decoding([0, 4, 8]) == lib.HC_OK
-    assert list(status) == [lib.HC_E_SIGNATURE_INVALID] * 2 and list(lens) == [0, 0]

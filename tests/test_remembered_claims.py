@@ -40,10 +40,6 @@ class Counting:
         self.batch_sizes.append(len(triples))
         return self.inner.verify_batch(triples)
 
-    def verify_payloads_start(self, triples: Any, after: Any = None) -> Any:
-        self.batch_sizes.append(len(triples))
-        return self.inner.verify_payloads_start(triples, after)
-
     def check(self, data: bytes, table: bytes) -> Any:
         assert self.inner.claim_checker is not None
         found = self.inner.claim_checker.check(data, table)
@@ -63,7 +59,6 @@ class Counting:
             checker = dataclasses.replace(checker, check=self.check, start=self.start)
         return dataclasses.replace(self.inner, verify=self.verify, verify_payload=self.verify_payload,
                                    verify_batch=self.verify_batch,
-                                   verify_payloads_start=self.verify_payloads_start,
                                    claim_checker=checker)
 
 
