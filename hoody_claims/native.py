@@ -488,9 +488,9 @@ def check_claim(data: bytes, ring: bytes) -> Checked | None:
     block = _new(_CHARS, size)
     rc = _hc_claim_check(data, n, ring, len(ring), block, size, DEFAULT_MAX_DEPTH)
     result = _checked(rc, _unpack(block, size), 0)
-    if isinstance(result, CodecError):
+    if type(result) is CodecError:
         raise result
-    return result
+    return result  # type: ignore[return-value]
 
 
 class ClaimBatch:
