@@ -19,7 +19,8 @@ Each comparison is one benchmark group, so the ratios between its members mean s
     on; key objects prebuilt). "Never seen" is honest here: the verifier keeps its default
     remembered-claims cache (4096 entries) and is fed a rotating pool of 8192 distinct claims,
     so every call misses the cache and pays for the insertion and eviction a busy server pays
-    too (checked before timing).
+    too (checked before timing). ``hoody_claims-nocache`` is the same verifier with
+    ``cache_size=0``: the difference is what remembering costs a claim seen once.
 ``repeated``
     the same claim again (served from the remembered claims; type, time and binding are still
     re-checked) against a raw verify of the same bytes.
@@ -27,6 +28,8 @@ Each comparison is one benchmark group, so the ratios between its members mean s
     ``verify_many`` of 256 distinct never-seen claims per round (the native batch call spreads
     the signatures over one thread per core) against a single-thread loop of raw PyNaCl
     verifies of the same 256 messages. Wall-clock timed; report it as throughput.
+    ``bare-batch-all-cores`` (the same 256 signatures through ``native.verify_batch``, nothing
+    else) shows what the host's cores give in that run: on a shared VM it moves a lot.
 ``response-1KiB`` / ``response-64KiB``
     ``verify_response`` (header parsing, bindings, freshness, key lookup, signature over
     prefix + body) against a raw PyNaCl verify of the same full message, prebuilt.
@@ -68,6 +71,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from nacl.signing import VerifyKey
 
 import hoody_claims as hc
+from hoody_claims import native
 from hoody_claims.testing import Issuer
 
 CONTAINER_ID = "0123456789abcdef01234567"
@@ -222,6 +226,16 @@ class Cases:
                 lambda c: c.container_id == CONTAINER_ID,
                 {"backend": verifier.backend, "pool": POOL, "cache": CACHE_SIZE},
             )
+        if peer == "hoody_claims-nocache":
+            # The same checks with remembering off: what the cache's upkeep costs a miss.
+            forgetful = hc.ClaimVerifier(m.keys, container_id=CONTAINER_ID, cache_size=0)
+            pool = itertools.cycle(m.claims)
+            verify = forgetful.verify
+            return Case(
+                lambda: verify(next(pool)),
+                lambda c: c.container_id == CONTAINER_ID,
+                {"backend": forgetful.backend, "pool": POOL, "cache": 0},
+            )
         if peer == "pynacl":
             msgs = itertools.cycle(m.messages)
             nacl_verify = m.nacl_key.verify
@@ -299,6 +313,19 @@ class Cases:
                 return n
 
             return Case(loop, lambda n: n == BATCH, {"batch": BATCH, "threads": 1})
+        if peer == "bare-batch-all-cores":
+            # The signatures alone through the native batch on every core (no parsing, no
+            # Python per claim): how much two cores give on this host in this run.
+            triple_batches = itertools.cycle(
+                [[(msg, sig, m.issuer.public_key) for msg, sig in m.messages[i : i + BATCH]]
+                 for i in range(0, POOL, BATCH)]
+            )  # fmt: skip
+            bare = native.verify_batch
+            return Case(
+                lambda: bare(next(triple_batches)),
+                lambda oks: len(oks) == BATCH and all(oks),
+                {"batch": BATCH, "threads": os.cpu_count()},
+            )
         raise AssertionError(peer)
 
     # -- verify_response on 1 KiB and 64 KiB bodies ----------------------------------------
@@ -348,7 +375,9 @@ def _group(name: str, timer: Any = _TIMERS[_timer_name]) -> pytest.MarkDecorator
     return pytest.mark.benchmark(group=name, timer=timer)
 
 
-@pytest.mark.parametrize("peer", ["hoody_claims", "pynacl", "cryptography", "pyjwt", "pyseto"])
+@pytest.mark.parametrize(
+    "peer", ["hoody_claims", "hoody_claims-nocache", "pynacl", "cryptography", "pyjwt", "pyseto"]
+)
 @_slices
 @_group("full-check")
 def test_full_check(benchmark: Any, cases: Cases, peer: str, slice_: int) -> None:
@@ -362,7 +391,7 @@ def test_repeated(benchmark: Any, cases: Cases, peer: str, slice_: int) -> None:
     _run(benchmark, cases, "repeated", peer, slice_)
 
 
-@pytest.mark.parametrize("peer", ["hoody_claims", "pynacl-1-thread"])
+@pytest.mark.parametrize("peer", ["hoody_claims", "pynacl-1-thread", "bare-batch-all-cores"])
 @_slices
 @_group("verify-many", timer=time.perf_counter)
 def test_verify_many(benchmark: Any, cases: Cases, peer: str, slice_: int) -> None:
