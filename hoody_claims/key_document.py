@@ -34,8 +34,18 @@ class KeySet:
     keys: Mapping[str, bytes]
     active_kid: str | None = None
     replay_tolerance_seconds: int | None = None
-    #: Changes whenever the keys change; remembered claims are dropped when it does.
-    fingerprint: str = field(default="", compare=False)
+    #: Changes whenever the keys change; remembered claims are dropped when it does. Always
+    #: computed from ``keys`` (so a KeySet built or ``dataclasses.replace``-d by hand gets one).
+    fingerprint: str = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        digest = hashlib.sha256()
+        for kid in sorted(self.keys):
+            name = kid.encode("utf-8", "surrogatepass")
+            key = bytes(self.keys[kid])
+            # Length-prefixed, so no two different key sets can feed the same bytes.
+            digest.update(len(name).to_bytes(8, "big") + name + len(key).to_bytes(8, "big") + key)
+        object.__setattr__(self, "fingerprint", digest.hexdigest())
 
     def get(self, kid: str) -> bytes | None:
         """The public key named ``kid``, or None."""
@@ -116,15 +126,7 @@ def _key_set_from_object(parsed: Any) -> KeySet:
     if active is not None and not isinstance(active, str):
         raise InvalidKeyDocument("active_kid is not a string")
     tolerance = _replay_tolerance(body.get("signing_format"))
-    digest = hashlib.sha256()
-    for kid in sorted(keys):
-        digest.update(kid.encode("utf-8", "surrogatepass") + b"\0" + keys[kid])
-    return KeySet(
-        keys=_FrozenKeys(keys),
-        active_kid=active,
-        replay_tolerance_seconds=tolerance,
-        fingerprint=digest.hexdigest(),
-    )
+    return KeySet(keys=_FrozenKeys(keys), active_kid=active, replay_tolerance_seconds=tolerance)
 
 
 def _decode_key(kid: str, entry: Mapping[str, Any]) -> bytes:
