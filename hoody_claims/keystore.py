@@ -59,6 +59,12 @@ class _StaticSource:
         return self.keys.keys.get(kid)
 
 
+def key_for_is_key_set_lookup(source: KeySource) -> bool:
+    """Whether ``source.key_for(kid)`` is ``source.key_set().get(kid)`` whenever the latter
+    finds the kid (true of the sources defined here, unless a subclass changes key_for)."""
+    return type(source) is _StaticSource or type(source).key_for is KeyStore.key_for
+
+
 def as_key_source(keys_or_store: KeySet | KeySource) -> KeySource:
     """Accept a fixed KeySet or anything that serves keys (a KeyStore)."""
     if isinstance(keys_or_store, KeySet):

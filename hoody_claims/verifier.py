@@ -30,7 +30,7 @@ from .claim_rules import (
 from .encoding import CodecError
 from .errors import HoodyClaimsError, InvalidSignature, MalformedClaim, UnknownKey
 from .key_document import KeySet
-from .keystore import KeySource, WouldBlock, as_key_source
+from .keystore import KeySource, WouldBlock, as_key_source, key_for_is_key_set_lookup
 from .strict_json import finish_payload
 
 __all__ = ["CONTAINER_ID_ENV", "ClaimVerifier", "IdentityVerifier", "SignedData"]
@@ -103,8 +103,14 @@ class _Verifier:
         self.signed_data: SignedData = signed_data
         self._cache = RememberedClaims(cache_size)
         self._clock = clock
-        # The one-call native check covers the default signed data only.
-        self._checker = self._backend.claim_checker if signed_data == "b64" else None
+        # The one-call native check covers the default signed data only, and looks keys up
+        # in key_set() itself: only for sources whose key_for is known to do just that (a
+        # subclass or custom source with its own key_for takes the general path).
+        self._checker = (
+            self._backend.claim_checker
+            if signed_data == "b64" and key_for_is_key_set_lookup(self._source)
+            else None
+        )
         self._keys_table: tuple[KeySet, bytes] | None = None
 
     # -- public --------------------------------------------------------------------------
@@ -123,7 +129,7 @@ class _Verifier:
     def verify_many(
         self, claims: Sequence[ClaimInput], now: float | None = None
     ) -> list[Claim | HoodyClaimsError]:
-        """Verify many claims; the new signatures are checked in one native batch call.
+        """Verify many claims; the new ones are checked on native threads, in chunks.
 
         Returns, in order, each ``Claim`` or the ``HoodyClaimsError`` its claim raised.
         """
