@@ -1551,7 +1551,7 @@ static int hc_claim_check_in(const uchar *in, size_t len, const uchar *ring, siz
      * most kid + payload + 6 bytes, all within 3 * len + the extra. */
     rc = hc_claim_prepare(in, len, block + at, block_len - at, &prep);
     if (rc != HC_OK || prep.kid.escaped || prep.payload_b64.escaped ||
-        prep.signature_hex.escaped || prep.payload_b64.len > HC_MAX_PAYLOAD_B64) {
+        prep.signature_hex.escaped || prep.payload_b64.len >= HC_MAX_PAYLOAD_B64) {
         return HC_E_GENERAL;
     }
     text = prep.in_scratch ? block + at : in;
@@ -1578,6 +1578,7 @@ static int hc_claim_check_in(const uchar *in, size_t len, const uchar *ring, siz
     }
     res->payload_off = (int64_t) at;
     res->payload_len = (int64_t) outlen;
+    res->longest_number = (int64_t) p.longest_number;
     at += outlen;
     res->names_off = (int64_t) at;
     res->plain = hc_plain_fields(&p, res, members);

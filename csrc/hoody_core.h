@@ -190,7 +190,7 @@ typedef struct hc_checked {
     int64_t absent;       /* bit j: the j-th of those six members is absent or null */
     int64_t payload_off, payload_len; /* the decoded payload: a strict JSON object */
     int64_t iat, exp, nbf, has_nbf;
-    int64_t reserved;
+    int64_t longest_number; /* characters of the longest number in the payload */
 } hc_checked;
 
 /* hc_claim_check needs a block of 3 * len + HC_CHECK_BLOCK_EXTRA bytes for a
@@ -211,7 +211,8 @@ typedef struct hc_checked {
  * (the signature verifies, the payload does not decode: payload_rc says why);
  * HC_E_GENERAL for anything else the general path decides: a claim
  * hc_claim_prepare refuses, a kid, payload_b64 or signature_hex holding an
- * escape, a payload_b64 longer than HC_MAX_PAYLOAD_B64 or not ASCII, a kid
+ * escape, a payload_b64 of HC_MAX_PAYLOAD_B64 characters or more (the
+ * general path decides whether it is over 8 KiB decoded) or not ASCII, a kid
  * not in the ring; HC_E_ARG, HC_E_STATE.  plain is 0 when a known member has
  * a shape this fast path does not build (an escape, a non-string, aud as a
  * list, a time that is not an integer within +-2^53, both spellings of an

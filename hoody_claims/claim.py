@@ -209,6 +209,20 @@ class _LazyPayload(Mapping[str, Any]):
     def __repr__(self) -> str:
         return repr(self._mapping())
 
+    # What a mappingproxy offers beyond Mapping, so both payload kinds read alike.
+    def copy(self) -> dict[str, Any]:
+        """A shallow copy, as a dict (as ``mappingproxy.copy`` of a dict gives)."""
+        return dict(self._mapping())
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(list(self._mapping()))
+
+    def __or__(self, other: Mapping[str, Any]) -> dict[str, Any]:
+        return {**self._mapping(), **other}
+
+    def __ror__(self, other: Mapping[str, Any]) -> dict[str, Any]:
+        return {**other, **self._mapping()}
+
 
 def claim_from_fields(
     names: list[str | None], payload: bytes, times: tuple[int, int, int | None]

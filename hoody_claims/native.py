@@ -18,6 +18,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import struct
+import sys
 from collections.abc import Mapping, Sequence
 from itertools import accumulate
 from typing import Any
@@ -36,6 +37,7 @@ from .strict_json import (
     finish_claim_parts,
     finish_payload,
     loads_checked,
+    payload_b64_too_large,
     reason_not_claim_object,
     reason_not_compact,
 )
@@ -380,7 +382,7 @@ def prepare_claim(data: bytes) -> tuple[str, str, bytes]:
         raise CodecError(
             REASON_PAYLOAD_TOO_LARGE if chars > MAX_PAYLOAD_B64 else REASON_PAYLOAD_NOT_BASE64
         )
-    if p_len > MAX_PAYLOAD_B64:
+    if payload_b64_too_large(payload):
         raise CodecError(REASON_PAYLOAD_TOO_LARGE)
     if rc:
         raise CodecError(REASON_SIGNATURE_HEX)
@@ -459,18 +461,25 @@ def _checked(rc: int, buf: bytes, at: int) -> Checked | CodecError | None:
         raise MemoryError("hoody_claims native core: out of memory") if rc == _E_NOMEM else (
             RuntimeError(f"hoody_claims native core: claim check failed (code {rc})")
         )
-    _, plain, n_off, n_len, absent, p_off, p_len, iat, exp, nbf, has_nbf, _ = (
+    _, plain, n_off, n_len, absent, p_off, p_len, iat, exp, nbf, has_nbf, longest = (
         _CHECKED.unpack_from(buf, at)
     )
     n_off += at
     p_off += at
     names: list[str | None] = buf[n_off : n_off + n_len].decode("utf-8").split('"')  # type: ignore[assignment]
     payload = buf[p_off : p_off + p_len]
-    if not plain:
-        return names, payload, None
+    if not plain or longest >= _int_digits_limit():
+        # json.loads decides now (the app may have lowered Python's integer-length limit),
+        # so a payload it refuses is refused by verify, never later by Claim.payload.
+        return names[:1], payload, None
     for j in _ABSENT[absent]:
         names[j] = None
     return names, payload, (iat, exp, nbf if has_nbf else None)
+
+
+def _int_digits_limit() -> int:
+    limit: int = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    return limit if limit > 0 else 1 << 62
 
 
 def check_claim(data: bytes, ring: bytes) -> Checked | None:
