@@ -15,6 +15,7 @@ from typing import Any
 from .backends import Backend
 from .encoding import CodecError
 from .errors import MalformedClaim
+from .strict_json import payload_b64_too_large
 
 __all__ = [
     "MAX_CLAIM_TEXT",
@@ -29,7 +30,6 @@ __all__ = [
 MAX_CLAIM_TEXT = 16 * 1024
 MAX_PAYLOAD_BYTES = 8 * 1024
 _MAX_COMPACT = -(-MAX_CLAIM_TEXT // 3) * 4
-_MAX_PAYLOAD_B64 = -(-MAX_PAYLOAD_BYTES // 3) * 4
 _FIELDS = ("kid", "payload_b64", "signature_hex")
 
 ClaimInput = Mapping[str, Any] | str | bytes
@@ -71,7 +71,7 @@ def parse_claim(claim_in: ClaimInput, backend: Backend) -> RawClaim:
     assert isinstance(signature_hex, str)
     if len(kid) + len(payload_b64) + len(signature_hex) > MAX_CLAIM_TEXT:
         raise MalformedClaim("the claim is larger than 16 KiB")
-    if len(payload_b64) > _MAX_PAYLOAD_B64:
+    if payload_b64_too_large(payload_b64):
         raise MalformedClaim("the claim's payload is larger than 8 KiB")
     if not payload_b64.isascii():
         raise MalformedClaim("the claim's payload_b64 is not base64")

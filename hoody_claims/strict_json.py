@@ -58,6 +58,7 @@ __all__ = [
     "finish_payload",
     "loads_checked",
     "loads_strict",
+    "payload_b64_too_large",
     "prepare_claim",
     "reason_not_claim_object",
     "reason_not_compact",
@@ -217,10 +218,17 @@ def split_claim(text: str | bytes) -> tuple[str, str, str]:
     return obj["kid"], obj["payload_b64"], obj["signature_hex"]
 
 
+def payload_b64_too_large(payload_b64: str | bytes) -> bool:
+    """Whether a payload_b64 decodes to more than 8 KiB: longer than MAX_PAYLOAD_B64, or
+    exactly that long without the one "=" that makes it 8192 bytes rather than 8193."""
+    n = len(payload_b64)
+    return n > MAX_PAYLOAD_B64 or (n == MAX_PAYLOAD_B64 and payload_b64[-1:] not in ("=", b"="))
+
+
 def finish_claim_parts(kid: str, payload_b64: str, signature_hex: str) -> tuple[str, str, bytes]:
     """The checks after the split, in claim_parse's order: payload size, payload
     ASCII, then signature_hex as exactly 128 hex digits (decoded to 64 bytes)."""
-    if len(payload_b64) > MAX_PAYLOAD_B64:
+    if payload_b64_too_large(payload_b64):
         raise CodecError(REASON_PAYLOAD_TOO_LARGE)
     if not payload_b64.isascii():
         raise CodecError(REASON_PAYLOAD_NOT_BASE64)

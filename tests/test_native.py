@@ -398,9 +398,14 @@ def test_prepare_claim_refusals(data: bytes, reason: str) -> None:
 
 
 def test_prepare_claim_payload_size_boundary() -> None:
-    doc = _claim_doc(payload_b64="A" * strict_json.MAX_PAYLOAD_B64)
+    # 10924 characters decode to 8192 bytes with one "=" and to 8193 without it.
+    longest = "A" * (strict_json.MAX_PAYLOAD_B64 - 1) + "="
+    over = "A" * strict_json.MAX_PAYLOAD_B64
     for impl in (native, strict_json):
-        assert impl.prepare_claim(json.dumps(doc).encode())[1] == doc["payload_b64"]
+        doc = _claim_doc(payload_b64=longest)
+        assert impl.prepare_claim(json.dumps(doc).encode())[1] == longest
+        with pytest.raises(encoding.CodecError, match="larger than 8 KiB"):
+            impl.prepare_claim(json.dumps(_claim_doc(payload_b64=over)).encode())
 
 
 def test_prepare_raw_argument_checks() -> None:
