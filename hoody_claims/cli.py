@@ -37,6 +37,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
     parser = _parser()
     args = parser.parse_args(argv)
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:  # a lone surrogate in a claim must not crash the output
+        reconfigure(errors="backslashreplace")
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
@@ -213,10 +216,13 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             if claim.claim_type == "container"
             else f"audience {claim.aud}"
         )
-        print(f"VALID {claim.claim_type} claim: {claim.sub} (type {claim.type}) for {where}")
         print(
-            f"  project {claim.project_id}, issued {now - claim.iat} s ago, "
-            f"expires in {claim.exp - now} s, key {claim.kid}"
+            f"VALID {_shown(claim.claim_type)} claim: {_shown(claim.sub)} "
+            f"(type {_shown(claim.type)}) for {_shown(where)}"
+        )
+        print(
+            f"  project {_shown(claim.project_id)}, issued {now - claim.iat} s ago, "
+            f"expires in {claim.exp - now} s, key {_shown(claim.kid)}"
         )
     return 0
 
@@ -271,9 +277,16 @@ def _cmd_decode(args: argparse.Namespace) -> int:
         print(f"MALFORMED_CLAIM: cannot decode: {exc.reason}")
         return 1
     print("UNVERIFIED — the signature was NOT checked; do not trust what follows.")
-    print(f"kid: {kid}")
-    print(json.dumps(payload, indent=2, ensure_ascii=False))
+    # Escaped to ASCII: an unverified claim must not be able to drive the terminal.
+    print(f"kid: {json.dumps(kid)}")
+    print(json.dumps(payload, indent=2))
     return 0
+
+
+def _shown(value: object) -> str:
+    """A claim value for a terminal line: as is when printable, else escaped to ASCII."""
+    text = str(value)
+    return text if text.isprintable() else json.dumps(text)
 
 
 def _cmd_keys(args: argparse.Namespace) -> int:
