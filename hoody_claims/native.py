@@ -468,13 +468,17 @@ def _checked(rc: int, buf: bytes, at: int) -> Checked | CodecError | None:
     p_off += at
     names: list[str | None] = buf[n_off : n_off + n_len].decode("utf-8").split('"')  # type: ignore[assignment]
     payload = buf[p_off : p_off + p_len]
-    if not plain or longest >= _int_digits_limit():
+    if not plain or (longest >= _LOWEST_INT_DIGITS_LIMIT and longest >= _int_digits_limit()):
         # json.loads decides now (the app may have lowered Python's integer-length limit),
         # so a payload it refuses is refused by verify, never later by Claim.payload.
         return names[:1], payload, None
     for j in _ABSENT[absent]:
         names[j] = None
     return names, payload, (iat, exp, nbf if has_nbf else None)
+
+
+#: sys.set_int_max_str_digits refuses limits below this (0 means no limit).
+_LOWEST_INT_DIGITS_LIMIT = 640
 
 
 def _int_digits_limit() -> int:
