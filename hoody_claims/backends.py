@@ -42,7 +42,7 @@ VerifyPayloadFn = Callable[[bytes, bytes, str], "dict[str, Any] | None"]
 
 
 #: ``(names, payload, times or None)``: see :data:`hoody_claims.native.Checked`.
-Checked = tuple[list[str | None], bytes, "tuple[int, int, int | None] | None"]
+Checked = tuple[Sequence[str | None], bytes, "tuple[int, int, int | None] | None"]
 
 
 class ClaimBatch(Protocol):

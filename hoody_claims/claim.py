@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -96,11 +96,15 @@ def claim_from_payload(obj: object, kid: str) -> Claim:
 
 
 # A frozen dataclass's __init__ sets each field through object.__setattr__, which costs about
-# 3 µs for a Claim: a real share of the per-claim budget. The slot descriptors set the same
-# fields directly, at half the cost; the result is an ordinary, still frozen, Claim.
-(_kid, _ctype, _sub, _type, _cid, _pid, _aud, _iat, _exp, _nbf, _payload) = (
-    Claim.__dict__[name].__set__ for name in Claim.__slots__
-)
+# 3 µs for a Claim: a real share of the per-claim budget. Instead a Claim is filled in as its
+# unfrozen twin (the same slots, so the same memory layout) with plain attribute stores, then
+# handed its real class; CPython allows that switch between classes of identical layout, and
+# the result is an ordinary, still frozen, Claim.
+class _ClaimFields:
+    __slots__ = Claim.__slots__
+
+
+_new = object.__new__
 
 
 def _new_claim(
@@ -116,19 +120,20 @@ def _new_claim(
     nbf: int | None,
     payload: Mapping[str, Any],
 ) -> Claim:
-    claim: Claim = object.__new__(Claim)
-    _kid(claim, kid)
-    _ctype(claim, claim_type)
-    _sub(claim, sub)
-    _type(claim, user_type)
-    _cid(claim, container_id)
-    _pid(claim, project_id)
-    _aud(claim, aud)
-    _iat(claim, iat)
-    _exp(claim, exp)
-    _nbf(claim, nbf)
-    _payload(claim, payload)
-    return claim
+    claim: Any = _new(_ClaimFields)
+    claim.kid = kid
+    claim.claim_type = claim_type
+    claim.sub = sub
+    claim.type = user_type
+    claim.container_id = container_id
+    claim.project_id = project_id
+    claim.aud = aud
+    claim.iat = iat
+    claim.exp = exp
+    claim.nbf = nbf
+    claim.payload = payload
+    claim.__class__ = Claim
+    return claim  # type: ignore[no-any-return]
 
 
 def _check_unusual(obj: dict[str, Any]) -> str | tuple[str, ...] | None:
@@ -175,19 +180,19 @@ class _LazyPayload(Mapping[str, Any]):
     """A payload parsed on first use: the native core has already checked its JSON text
     strictly and read the known fields from it, so most requests never need the rest."""
 
-    __slots__ = ("_text", "_value")
-    _value: Mapping[str, Any] | None
+    # One slot: the JSON text (bytes) until first use, then the frozen mapping parsed from it.
+    __slots__ = ("_state",)
+    _state: bytes | Mapping[str, Any]
 
     def __init__(self, text: bytes) -> None:
-        self._text = text
-        self._value = None
+        self._state = text
 
     def _mapping(self) -> Mapping[str, Any]:
-        value = self._value
-        if value is None:
+        state = self._state
+        if type(state) is bytes:
             # Two threads may both parse; each gets an equal, frozen result.
-            value = self._value = _freeze(finish_payload(self._text.decode("utf-8")))
-        return value
+            state = self._state = _freeze(finish_payload(state.decode("utf-8")))
+        return state  # type: ignore[return-value]
 
     def __getitem__(self, key: str) -> Any:
         return self._mapping()[key]
@@ -225,32 +230,30 @@ class _LazyPayload(Mapping[str, Any]):
 
 
 def claim_from_fields(
-    names: list[str | None], payload: bytes, times: tuple[int, int, int | None]
+    names: Sequence[str | None], payload: bytes, times: tuple[int, int, int | None]
 ) -> Claim:
     """A Claim from what the native core read and typed from the payload (JSON text
     ``payload``): ``names`` is ``[kid, claim_type, sub, type, container_id, project_id,
     aud]``, ``times`` is ``(iat, exp, nbf)``."""
-    kid, claim_type, sub, user_type, container_id, project_id, aud = names
-    iat, exp, nbf = times
-    # _new_claim's body, inlined: this runs for every claim the native core checks.
-    claim: Claim = object.__new__(Claim)
-    _kid(claim, kid)
-    _ctype(claim, claim_type)
-    _sub(claim, sub)
-    _type(claim, user_type)
-    _cid(claim, container_id)
-    _pid(claim, project_id)
-    _aud(claim, aud)
-    _iat(claim, iat)
-    _exp(claim, exp)
-    _nbf(claim, nbf)
+    # _new_claim's body, unpacking straight into the slots: this runs for every claim the
+    # native core checks.
+    claim: Any = _new(_ClaimFields)
+    (
+        claim.kid,
+        claim.claim_type,
+        claim.sub,
+        claim.type,
+        claim.container_id,
+        claim.project_id,
+        claim.aud,
+    ) = names
+    claim.iat, claim.exp, claim.nbf = times
     # _LazyPayload(payload) without the cost of running __init__ as a Python frame.
-    lazy: _LazyPayload = object.__new__(_LazyPayload)
-    _lazy_text(lazy, payload)
-    _lazy_value(lazy, None)
-    _payload(claim, lazy)
-    return claim
+    lazy = _new(_LazyPayload)
+    _lazy_state(lazy, payload)
+    claim.payload = lazy
+    claim.__class__ = Claim
+    return claim  # type: ignore[no-any-return]
 
 
-_lazy_text = _LazyPayload.__dict__["_text"].__set__
-_lazy_value = _LazyPayload.__dict__["_value"].__set__
+_lazy_state = _LazyPayload.__dict__["_state"].__set__

@@ -62,7 +62,13 @@ class RememberedClaims:
         if verified_under != fingerprint:
             entries = self._entries_for(fingerprint)
         entries[key] = claim
-        self._evict(entries)
+        # One put adds at most one entry, so one eviction keeps the bound, however puts from
+        # several threads interleave (a full cache evicts on every new claim: no loop here).
+        if len(entries) > self.maxsize:
+            try:  # noqa: SIM105  (suppress() would cost more than the eviction)
+                entries.popitem(last=False)
+            except KeyError:  # emptied by another thread
+                pass
 
     def put_many(self, items: list[tuple[Hashable, Claim]], fingerprint: str) -> None:
         """:meth:`put` for many claims at once (verify_many)."""

@@ -21,6 +21,7 @@ import struct
 import sys
 from collections.abc import Mapping, Sequence
 from itertools import accumulate
+from operator import itemgetter
 from typing import Any
 
 from .encoding import E_HEX_LENGTH, CodecError, reason_for_code
@@ -182,6 +183,7 @@ if AVAILABLE:
     _CHECKED = struct.Struct("@12q")
     if _CHECKED.size != _ffi.sizeof("hc_checked"):
         raise ImportError("hc_checked is not laid out as int64_t[12]")
+    _CHECKED_OK = struct.Struct("@8x11q")  # what a success reads: all but payload_rc
     _BLOCK_EXTRA = _lib.HC_CHECK_BLOCK_EXTRA
     _OK = _lib.HC_OK
     _E_GENERAL = _lib.HC_E_GENERAL
@@ -429,13 +431,16 @@ def verify_payload(sig: bytes, pk: bytes, payload_b64: str) -> dict[str, Any] | 
 #: What :func:`check_claim` returns when the general path must decide (see hc_claim_check).
 GENERAL: Any = object()
 _KEY_ENTRY = struct.Struct("=I")
-#: For each hc_checked.absent bit mask, the indexes in names to set to None.
-_ABSENT = tuple(tuple(j + 1 for j in range(6) if mask >> j & 1) for mask in range(64))
+#: For each hc_checked.absent bit mask (bit j: the (j + 1)-th name is absent or null), what
+#: picks the seven names out of the split names with a None appended (index 7) in their place.
+_WITH_ABSENT = tuple(
+    itemgetter(0, *(7 if mask >> j & 1 else j + 1 for j in range(6))) for mask in range(64)
+)
 
-#: ``(names, payload, times)``: names is ``[kid, claim_type, sub, type, container_id,
-#: project_id, aud]`` (None for an absent or null member) and times ``(iat, exp, nbf)``; or,
-#: when the payload needs a full parse, ``[kid]`` and None. payload is its JSON text (UTF-8).
-Checked = tuple[list[str | None], bytes, "tuple[int, int, int | None] | None"]
+#: ``(names, payload, times)``: names is ``(kid, claim_type, sub, type, container_id,
+#: project_id, aud)`` (None for an absent or null member) and times ``(iat, exp, nbf)``; or,
+#: when the payload needs a full parse, ``(kid,)`` and None. payload is its JSON text (UTF-8).
+Checked = tuple[Sequence[str | None], bytes, "tuple[int, int, int | None] | None"]
 
 
 def pack_keys(keys: Mapping[str, bytes]) -> bytes:
@@ -451,30 +456,30 @@ def pack_keys(keys: Mapping[str, bytes]) -> bytes:
 
 def _checked(rc: int, buf: bytes, at: int) -> Checked | CodecError | None:
     """The result of the hc_claim_check whose block starts at ``at`` in buf."""
-    if rc != _OK:
-        if rc == _E_SIGNATURE_INVALID:
-            return None
-        if rc == _E_PAYLOAD:
-            return _fail(_CHECKED.unpack_from(buf, at)[0])
-        if rc == _E_GENERAL:
-            return GENERAL  # type: ignore[no-any-return]
-        raise MemoryError("hoody_claims native core: out of memory") if rc == _E_NOMEM else (
-            RuntimeError(f"hoody_claims native core: claim check failed (code {rc})")
+    if rc == _OK:
+        plain, n_off, n_len, absent, p_off, p_len, iat, exp, nbf, has_nbf, longest = (
+            _CHECKED_OK.unpack_from(buf, at)
         )
-    _, plain, n_off, n_len, absent, p_off, p_len, iat, exp, nbf, has_nbf, longest = (
-        _CHECKED.unpack_from(buf, at)
+        n_off += at
+        p_off += at
+        names: list[str | None] = buf[n_off : n_off + n_len].decode("utf-8").split('"')  # type: ignore[assignment]
+        payload = buf[p_off : p_off + p_len]
+        # json.loads decides a number past Python's integer-length limit now (the app may
+        # have lowered it), so a payload it refuses is refused by verify, never later by
+        # Claim.payload.
+        if plain and (longest < _LOWEST_INT_DIGITS_LIMIT or longest < _int_digits_limit()):
+            names.append(None)
+            return _WITH_ABSENT[absent](names), payload, (iat, exp, nbf if has_nbf else None)
+        return (names[0],), payload, None
+    if rc == _E_SIGNATURE_INVALID:
+        return None
+    if rc == _E_PAYLOAD:
+        return _fail(_CHECKED.unpack_from(buf, at)[0])
+    if rc == _E_GENERAL:
+        return GENERAL  # type: ignore[no-any-return]
+    raise MemoryError("hoody_claims native core: out of memory") if rc == _E_NOMEM else (
+        RuntimeError(f"hoody_claims native core: claim check failed (code {rc})")
     )
-    n_off += at
-    p_off += at
-    names: list[str | None] = buf[n_off : n_off + n_len].decode("utf-8").split('"')  # type: ignore[assignment]
-    payload = buf[p_off : p_off + p_len]
-    if not plain or (longest >= _LOWEST_INT_DIGITS_LIMIT and longest >= _int_digits_limit()):
-        # json.loads decides now (the app may have lowered Python's integer-length limit),
-        # so a payload it refuses is refused by verify, never later by Claim.payload.
-        return names[:1], payload, None
-    for j in _ABSENT[absent]:
-        names[j] = None
-    return names, payload, (iat, exp, nbf if has_nbf else None)
 
 
 #: sys.set_int_max_str_digits refuses limits below this (0 means no limit).

@@ -11,6 +11,7 @@ import copy
 import os
 import time
 from collections.abc import Callable, Hashable, Iterable, Sequence
+from operator import attrgetter
 from typing import Any, ClassVar, Literal
 
 from .backends import Backend, Checked, ClaimBatch, ClaimChecker, get_backend
@@ -112,6 +113,8 @@ class _Verifier:
             else None
         )
         self._keys_table: tuple[KeySet, bytes] | None = None
+        # Step 7 without words, for _validate's common case: (read the claim, expected value).
+        self._binding: tuple[Callable[[Claim], object], object] | None = None
 
     # -- public --------------------------------------------------------------------------
 
@@ -323,18 +326,19 @@ class _Verifier:
         remember_as = claim_in if type(claim_in) is str else cache_key(claim_in)
         claim = None if remember_as is None else self._cache.get(remember_as, fingerprint, t)
         if claim is None:
-            claim = self._check(claim_in, keys, block)
-            if remember_as is not None:
-                self._cache.put(remember_as, fingerprint, claim)
-        self._validate(claim, t)
-        return claim
-
-    def _check(self, claim_in: ClaimInput, keys: KeySet, block: bool) -> Claim:
-        """Steps 1-4: the native core's one call when it can decide, else step by step."""
-        checker = self._checker
-        if checker is not None:
-            data = _text_bytes(claim_in)
-            if data is not None:
+            # Steps 1-4: the native core's one call when it can decide, else step by step.
+            checker = self._checker
+            # An ASCII str (every real claim) encodes without _text_bytes' error handling.
+            data = (
+                None
+                if checker is None
+                else claim_in.encode()
+                if type(claim_in) is str and claim_in.isascii()
+                else _text_bytes(claim_in)
+            )
+            if checker is None or data is None:
+                claim = self._check_general(claim_in, block)
+            else:
                 table = self._keys_table
                 try:
                     found = checker.check(
@@ -347,11 +351,16 @@ class _Verifier:
                     raise MalformedClaim(
                         f"the claim's payload is malformed: {exc.reason}"
                     ) from None
-                if found is not checker.general:
-                    if found is not None and found[2] is not None:  # the common case
-                        return claim_from_fields(found[0], found[1], found[2])
-                    return self._checked_claim(found)
-        return self._check_general(claim_in, block)
+                if found is checker.general:
+                    claim = self._check_general(claim_in, block)
+                elif found is not None and found[2] is not None:  # the common case
+                    claim = claim_from_fields(*found)  # type: ignore[arg-type]
+                else:
+                    claim = self._checked_claim(found)
+            if remember_as is not None:
+                self._cache.put(remember_as, fingerprint, claim)
+        self._validate(claim, t)
+        return claim
 
     def _check_general(self, claim_in: ClaimInput, block: bool) -> Claim:
         """Steps 1-4 one by one: any input, any backend, any signed data."""
@@ -443,12 +452,13 @@ class _Verifier:
         policy) is one expression; anything else runs the rules in order for their error."""
         leeway = self.leeway
         nbf = claim.nbf
+        binding = self._binding
         if not (
             claim.claim_type == self.claim_type
             and t < claim.exp + leeway
             and claim.iat <= t + leeway
             and (nbf is None or nbf <= t + leeway)
-            and self._bound(claim)
+            and (binding is None or binding[0](claim) == binding[1])
             and self.policy.is_open
         ):
             check_type(claim, self.claim_type)
@@ -456,11 +466,8 @@ class _Verifier:
             self._bind(claim)
             check_policy(claim, self.policy, t)
 
-    def _bound(self, claim: Claim) -> bool:
-        """Whether step 7 passes, without words (``_bind`` says why when it does not)."""
-        raise NotImplementedError
-
     def _bind(self, claim: Claim) -> None:
+        """Step 7, saying why it fails (``_binding`` is the same test without words)."""
         raise NotImplementedError
 
     def _configure(self, **options: Any) -> None:
@@ -501,15 +508,18 @@ class ClaimVerifier(_Verifier):
         super()._configure(**options)
         if project_id is not _UNSET:
             self.project_id = None if project_id is None else validate_id(project_id, "project_id")  # type: ignore[arg-type]
+        container_id, project_id = self.container_id, self.project_id
+        if container_id is None and project_id is None:
+            self._binding = None
+        elif project_id is None:
+            self._binding = (attrgetter("container_id"), container_id)
+        elif container_id is None:
+            self._binding = (attrgetter("project_id"), project_id)
+        else:
+            self._binding = (attrgetter("container_id", "project_id"), (container_id, project_id))
 
     def _bind(self, claim: Claim) -> None:
         check_container(claim, self.container_id, self.project_id)
-
-    def _bound(self, claim: Claim) -> bool:
-        container_id, project_id = self.container_id, self.project_id
-        return (container_id is None or claim.container_id == container_id) and (
-            project_id is None or claim.project_id == project_id
-        )
 
     def with_policy(self, **options: Any) -> ClaimVerifier:
         """A verifier sharing keys and remembered claims, with other policy or project_id."""
@@ -528,12 +538,11 @@ class IdentityVerifier(_Verifier):
         if not isinstance(audience, str) or not audience:
             raise ValueError("IdentityVerifier needs the audience it verifies for")
         self.audience = audience
+        # A list of audiences fails this test and takes the rules' path, which reads lists.
+        self._binding = (attrgetter("aud"), audience)
 
     def _bind(self, claim: Claim) -> None:
         check_audience(claim, self.audience)
-
-    def _bound(self, claim: Claim) -> bool:
-        return claim.aud == self.audience  # a list of audiences takes the general path
 
     def with_policy(self, **options: Any) -> IdentityVerifier:
         """A verifier sharing keys and remembered claims, with other policy options."""

@@ -395,7 +395,7 @@ def test_fast_path_is_taken_and_payload_is_read_only(issuer: Issuer, keys: KeySe
     found = native.check_claim(claim_in.encode(), ring)
     assert found is not native.GENERAL and found is not None
     names, text, times = found
-    assert names == ["k1", "container", "u1", "user", CID, PID, None]
+    assert names == ("k1", "container", "u1", "user", CID, PID, None)
     assert times == (NOW - 10, NOW + 3600, None)
     assert json.loads(text)["extra"] == {"a": [1, {"b": None}], "s": "x"}
     fast, general = verifier_pair(keys, "container")
@@ -558,7 +558,7 @@ def test_check_claim_leaves_long_integers_to_the_json_parse(
     for digits in (4001, 4300, 4301, 6000):
         text = b'{"iat":1,"exp":2,"n":1' + b"0" * (digits - 1) + b"}"
         data = _signed(sk, "s1", b64(text))
-        assert native.check_claim(data, ring) == (["s1"], text, None)
+        assert native.check_claim(data, ring) == (("s1",), text, None)
         issuer_keys = Issuer(kid="s1", seed=bytes(range(32))).key_set()
         for kind in ("container", "identity"):
             fast, general = verifier_pair(issuer_keys, kind)
@@ -569,21 +569,21 @@ def test_check_claim_leaves_long_integers_to_the_json_parse(
                 assert outcome(fast, data, 1)[2] == "WRONG_CLAIM_TYPE"  # not malformed
     text = b'{"iat":1,"exp":2,"n":' + b"9" * 4000 + b"}"
     found = native.check_claim(_signed(sk, "s1", b64(text)), ring)
-    assert found == (["s1", None, None, None, None, None, None], text, (1, 2, None))
+    assert found == (("s1", None, None, None, None, None, None), text, (1, 2, None))
 
 
 def test_check_claim_minimal_payloads(signer: tuple[SigningKey, bytes]) -> None:
     sk, ring = signer
     # A payload the fast path does not build (no iat / exp): the kid only, and its text.
-    assert native.check_claim(_signed(sk, "s1", "e30"), ring) == (["s1"], b"{}", None)
-    assert native.check_claim(_signed(sk, "s1", "e30="), ring) == (["s1"], b"{}", None)
+    assert native.check_claim(_signed(sk, "s1", "e30"), ring) == (("s1",), b"{}", None)
+    assert native.check_claim(_signed(sk, "s1", "e30="), ring) == (("s1",), b"{}", None)
     found = native.check_claim(_signed(sk, "s1", b64(b'{"iat":1,"exp":-2}')), ring)
-    assert found == (["s1", None, None, None, None, None, None], b'{"iat":1,"exp":-2}',
+    assert found == (("s1", None, None, None, None, None, None), b'{"iat":1,"exp":-2}',
                      (1, -2, None))
     found = native.check_claim(_signed(sk, "s1", b64(b'{"iat":1,"exp":2,"nbf":0,"aud":""}')),
                                ring)
     assert found is not None and found is not native.GENERAL
-    assert found[0] == ["s1", None, None, None, None, None, ""] and found[2] == (1, 2, 0)
+    assert found[0] == ("s1", None, None, None, None, None, "") and found[2] == (1, 2, 0)
 
 
 def test_check_claims_start_matches_check_claim(issuer: Issuer, ring: bytes) -> None:
