@@ -41,7 +41,7 @@ from hoody_claims.claim_cache import RememberedClaims
 from hoody_claims.encoding import CodecError
 from hoody_claims.strict_json import DEFAULT_MAX_DEPTH, MAX_CLAIM_TEXT
 from hoody_claims.testing import Issuer
-from hoody_claims.verifier import _chunks, _text_bytes
+from hoody_claims.verifier import _STEP, _text_bytes
 
 CONTAINER_ID = "0123456789abcdef01234567"
 SEED = bytes(range(32))
@@ -95,16 +95,6 @@ def _sent(claim_in: str) -> bytes:
     if data is None:
         raise SystemExit("a bench claim would not take the native path")
     return data
-
-
-class _Waited:
-    """A finished batch's results, for _finish_chunk (whose wait is timed in the batch row)."""
-
-    def __init__(self, found: list[Any]) -> None:
-        self.found = found
-
-    def wait(self) -> list[Any]:
-        return self.found
 
 
 def main() -> None:
@@ -259,7 +249,6 @@ def main() -> None:
     # -- 3. verify_many ------------------------------------------------------------------
     batches = [claims[i : i + BATCH] for i in range(0, POOL, BATCH)]
     nb = len(batches)
-    chunks = _chunks(BATCH)
     many = hc.ClaimVerifier(keys, container_id=CONTAINER_ID)
     # Two more verifiers, so the steps' puts never turn another step's lookups into hits.
     preparer = hc.ClaimVerifier(keys, container_id=CONTAINER_ID)
@@ -268,98 +257,81 @@ def main() -> None:
         for i in range(4096):
             v._cache.put(("warm", i), fingerprint, built[i])
     batch_texts = [[_sent(c) for c in batch] for batch in batches]
-    # Per batch and chunk, a ClaimBatch's state once its threads are joined (before wait).
-    joined: list[list[tuple[int, tuple[Any, ...]]]] = []
+    # Per batch, a ClaimBatch's buffers once its threads are joined (results not yet taken).
+    joined: list[tuple[Any, ...]] = []
     for texts in batch_texts:
-        per_chunk = []
-        for lo, hi in chunks:
-            running = native.check_claims_start(texts[lo:hi], ring)
-            running.join()
-            per_chunk.append((hi - lo, running._refs))
-        joined.append(per_chunk)
-    # Per batch and chunk: what _finish_chunk gets, (sent, what ClaimBatch.wait gives).
-    finished = [
-        [
-            ([(i, batch[i]) for i in range(lo, hi)], native.ClaimBatch(None, n, refs).wait())
-            for (lo, hi), (n, refs) in zip(chunks, per_chunk, strict=True)
-        ]
-        for batch, per_chunk in zip(batches, joined, strict=True)
-    ]
+        running = native.check_claims_start(texts, ring)
+        running.join()
+        joined.append(running._refs)
+
+    def taken(b: int) -> list[list[Any]]:
+        # What verify_many's loop takes: steps of at least _STEP results.
+        batch = native.ClaimBatch(None, BATCH, joined[b])
+        steps_taken = []
+        while part := batch.take(_STEP):
+            steps_taken.append(part)
+        return steps_taken
+
+    finished = [taken(b) for b in range(nb)]
     pairs = [(signed[i], sigs[i]) for i in range(POOL)]
     start = checker.start
 
     def prepare(b: int) -> None:
-        # verify_many's head, then _verify_many_native's loop over each chunk (the texts
-        # it sends to the threads), bar the start.
+        # verify_many's head, then _verify_many_native's loop (the texts it sends), bar the start.
         t = preparer._now(None)
         keys_now = preparer._source.key_set()
         fp = keys_now.fingerprint
         preparer._key_table(checker, keys_now)
-        items = batches[b]
         results: list[Any] = []
-        for lo, hi in chunks:
-            sent = []
-            texts = []
-            for i in range(lo, hi):
-                claim_in = items[i]
-                if preparer._remembered(claim_in, fp, t) is not None:
-                    raise RuntimeError("a bench claim was remembered")
-                data = _text_bytes(claim_in)
-                results.append(None)
-                sent.append((i, claim_in))
-                texts.append(data)
+        sent = []
+        texts = []
+        for i, claim_in in enumerate(batches[b]):
+            if preparer._remembered(claim_in, fp, t) is not None:
+                raise RuntimeError("a bench claim was remembered")
+            data = _text_bytes(claim_in)
+            results.append(None)
+            sent.append((i, claim_in))
+            texts.append(data)
 
-    def checks(b: int) -> None:
-        # The native checks in verify_many's chunks, one batch at a time, each waited for.
-        texts = batch_texts[b]
-        for lo, hi in chunks:
-            start(texts[lo:hi], ring).wait()
-
-    def checks_one_thread(b: int) -> None:
-        texts = batch_texts[b]
-        for lo, hi in chunks:
-            native.check_claims_start(texts[lo:hi], ring, threads=1).wait()
-
-    def results_to_python(b: int) -> None:
-        # ClaimBatch.wait once the threads are joined: unpack the blocks, _checked per claim.
-        for n, refs in joined[b]:
-            native.ClaimBatch(None, n, refs).wait()
+    def one_thread(b: int) -> None:
+        for text in batch_texts[b]:
+            native.check_claim(text, ring)
 
     def finish(b: int) -> None:
-        # _finish_chunk per chunk (its wait is the row above): claim_from_fields,
-        # _validate, one put_many.
+        # _finish_checked per step taken: claim_from_fields, _validate, one put_many.
         results: list[Any] = [None] * BATCH
-        for sent, found_chunk in finished[b]:
-            done: Any = (sent, _Waited(found_chunk))
-            finisher._finish_chunk(done, checker, keys, now, results)
+        lo = 0
+        batch = batches[b]
+        for part in finished[b]:
+            sent = [(i, batch[i]) for i in range(lo, lo + len(part))]
+            finisher._finish_checked(sent, part, checker, keys, now, results)
+            lo += len(part)
 
     steps = [
         ("**whole call**: verify_many(256 new claims)", "verifier.py:_Verifier.verify_many",
          lambda i: many.verify_many(batches[i % nb])),
         ("reference: PyNaCl verify x256, one thread", "nacl.signing",
          lambda i: [vk.verify(m, s) for m, s in pairs[(i % nb) * BATCH:][:BATCH]]),
-        ("reference: native checks alone, threads=1, in verify_many's chunks",
-         "native.py:check_claims_start(threads=1) + wait", lambda i: checks_one_thread(i % nb)),
-        ("reference: native checks alone, all 256 in one batch, all cores",
-         "native.py:check_claims_start + wait",
-         lambda i: start(batch_texts[i % nb], ring).wait()),
+        ("reference: native checks alone, one thread", "native.py:check_claim x256",
+         lambda i: one_thread(i % nb)),
         ("serial Python: prepare loop (cache lookups, miss + encode)",
          "verifier.py:verify_many -> _verify_many_native (loop)", lambda i: prepare(i % nb)),
-        (f"native checks alone, all cores, in verify_many's {len(chunks)} chunks",
-         "native.py:check_claims_start + ClaimBatch.wait", lambda i: checks(i % nb)),
-        ("of which results to Python (unpack + _checked)", "native.py:ClaimBatch.wait",
-         lambda i: results_to_python(i % nb)),
+        ("native checks alone, all cores (this thread works too), one batch",
+         "native.py:check_claims_start + ClaimBatch.wait",
+         lambda i: start(batch_texts[i % nb], ring).wait()),
+        (f"results to Python (unpack + _checked), in steps of {_STEP}", "native.py:ClaimBatch.take",
+         lambda i: taken(i % nb)),
         ("serial Python: finish (claim_from_fields + _validate + put_many)",
-         "verifier.py:_finish_chunk", lambda i: finish(i % nb)),
+         "verifier.py:_finish_checked", lambda i: finish(i % nb)),
     ]  # fmt: skip
     values = measure(steps, 2, args.rounds, timer)
-    show(f"verify_many: one batch of {BATCH}", steps, values, 0, [4, 5, 7], [6])
-    serial = values[4] + values[6] + values[7]
+    show(f"verify_many: one batch of {BATCH}", steps, values, 0, [3, 4, 6], [5])
+    serial = values[3] + values[5] + values[6]
     print(f"\nthroughput vs one-thread PyNaCl: {values[1] / values[0]:.2f}x; "
           f"serial Python per claim (prepare + results + finish): {serial / BATCH:.2f} µs; "
-          f"native checks per claim: {values[5] / BATCH:.2f} µs all cores, "
-          f"{values[2] / BATCH:.2f} µs one thread. verify_many finishes chunk k while "
-          f"chunk k + 1 is checked, so the sum of steps can pass the whole call.")  # fmt: skip
+          f"native checks per claim: {values[4] / BATCH:.2f} µs all cores, "
+          f"{values[2] / BATCH:.2f} µs one thread. verify_many finishes each claim while "
+          f"the threads check the next ones: the sum of steps can pass the whole.")  # fmt: skip
 
     # -- 4. verify_response, 64 KiB ------------------------------------------------------
     body = bytes((i * 131 + 7) % 256 for i in range(64 * 1024))

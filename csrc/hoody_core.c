@@ -10,6 +10,7 @@
 #include "hoody_core.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,8 +105,6 @@ int hc_verify_parts(const char *sig, const char *prefix, size_t plen, const char
 /* Items are claimed one at a time from a shared counter: each is a whole
  * signature check (tens of microseconds), so the atomic add is free, and no
  * thread is left finishing a group of items while the others idle. */
-#define HC_BATCH_CHUNK 1
-
 typedef struct {
     size_t n;
     const uchar *msgs;
@@ -118,12 +117,14 @@ typedef struct {
     const uchar *sigs;
     const uchar *pks;
     /* hc_claims_start: item i is a whole claim for hc_claim_check, its block
-     * out[out_offsets[i] .. out_offsets[i + 1]), results[i] its code */
+     * out[out_offsets[i] .. out_offsets[i + 1]), results[i] its code, and
+     * done[i] set (release) once both are written, for hc_batch_ready */
     char *out;
     const size_t *out_offsets;
     const uchar *ring;
     size_t ring_len;
     int max_depth;
+    uchar *done;
 } hc_batch_job;
 
 struct hc_batch {
@@ -131,36 +132,38 @@ struct hc_batch {
     pthread_t threads[HC_MAX_THREADS];
     int started;
     int rc;
+    size_t ready; /* items [0, ready) are known done; only the owner reads it */
 };
+
+/* Take the next item and do it; 0 when every item has been taken. */
+static int hc_batch_work_one(hc_batch_job *b)
+{
+    size_t i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED);
+    size_t off;
+    size_t len;
+
+    if (i >= b->n) {
+        return 0;
+    }
+    off = b->offsets[i];
+    len = b->offsets[i + 1] - off;
+    if (b->out != NULL) {
+        size_t o = b->out_offsets[i];
+
+        b->results[i] = (uchar) hc_claim_check(b->msgs + off, len, b->ring, b->ring_len,
+                                               (uchar *) b->out + o, b->out_offsets[i + 1] - o,
+                                               b->max_depth);
+        __atomic_store_n(&b->done[i], 1, __ATOMIC_RELEASE);
+    } else {
+        b->results[i] = (uchar) (b->fn(b->sigs + 64 * i, b->msgs + off,
+                                       (unsigned long long) len, b->pks + 32 * i) == 0);
+    }
+    return 1;
+}
 
 static void *hc_batch_worker(void *arg)
 {
-    hc_batch_job *b = arg;
-
-    for (;;) {
-        size_t start = __atomic_fetch_add(&b->next, HC_BATCH_CHUNK, __ATOMIC_RELAXED);
-        size_t stop;
-        size_t i;
-
-        if (start >= b->n) {
-            break;
-        }
-        stop = b->n - start < HC_BATCH_CHUNK ? b->n : start + HC_BATCH_CHUNK;
-        for (i = start; i < stop; i++) {
-            size_t off = b->offsets[i];
-            size_t len = b->offsets[i + 1] - off;
-
-            if (b->out != NULL) {
-                size_t o = b->out_offsets[i];
-
-                b->results[i] = (uchar) hc_claim_check(
-                    b->msgs + off, len, b->ring, b->ring_len, (uchar *) b->out + o,
-                    b->out_offsets[i + 1] - o, b->max_depth);
-            } else {
-                b->results[i] = (uchar) (b->fn(b->sigs + 64 * i, b->msgs + off,
-                                               (unsigned long long) len, b->pks + 32 * i) == 0);
-            }
-        }
+    while (hc_batch_work_one(arg)) {
     }
     return NULL;
 }
@@ -183,8 +186,8 @@ static int hc_batch_threads(int nthreads, size_t n)
     if (nthreads > HC_MAX_THREADS) {
         nthreads = HC_MAX_THREADS;
     }
-    if ((size_t) nthreads > (n + HC_BATCH_CHUNK - 1) / HC_BATCH_CHUNK) {
-        nthreads = (int) ((n + HC_BATCH_CHUNK - 1) / HC_BATCH_CHUNK);
+    if ((size_t) nthreads > n) {
+        nthreads = (int) n;
     }
     return nthreads;
 }
@@ -247,18 +250,21 @@ int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *o
     return HC_OK;
 }
 
-/* Start the batch's threads; if none can be started, do the work now (the
- * wait then only frees). */
+/* Start the batch's threads (nthreads < 0: one fewer than the CPUs, for a
+ * caller that works in hc_batch_ready and hc_batch_wait); if none of those
+ * asked for can be started, do the work now (the wait then only frees). */
 static void hc_batch_launch(hc_batch *b, int nthreads)
 {
-    nthreads = hc_batch_threads(nthreads, b->job.n);
-    for (int t = 0; t < nthreads; t++) {
+    int want = nthreads < 0 ? hc_batch_threads(0, b->job.n) - 1
+                            : hc_batch_threads(nthreads, b->job.n);
+
+    for (int t = 0; t < want; t++) {
         if (pthread_create(&b->threads[b->started], NULL, hc_batch_worker, &b->job) != 0) {
             break;
         }
         b->started++;
     }
-    if (b->started == 0) {
+    if (want > 0 && b->started == 0) {
         hc_batch_worker(&b->job);
     }
 }
@@ -292,6 +298,11 @@ hc_batch *hc_claims_start(size_t n, const char *texts, size_t texts_len, const s
         b->rc = HC_E_STATE;
         return b;
     }
+    b->job.done = calloc(n, 1);
+    if (b->job.done == NULL) {
+        free(b);
+        return NULL;
+    }
     b->job.n = n;
     b->job.msgs = texts != NULL ? (const uchar *) texts : hc_empty;
     b->job.offsets = offsets;
@@ -305,6 +316,36 @@ hc_batch *hc_claims_start(size_t n, const char *texts, size_t texts_len, const s
     return b;
 }
 
+int hc_batch_ready(hc_batch *b, size_t want, size_t *ready)
+{
+    if (b == NULL || ready == NULL) {
+        return b == NULL ? HC_E_NOMEM : HC_E_ARG;
+    }
+    *ready = 0;
+    if (b->rc != HC_OK) {
+        return b->rc;
+    }
+    if (b->job.n == 0) {
+        return HC_OK;
+    }
+    if (want > b->job.n) {
+        want = b->job.n;
+    }
+    while (b->ready < want) {
+        if (__atomic_load_n(&b->job.done[b->ready], __ATOMIC_ACQUIRE)) {
+            b->ready++;
+        } else if (!hc_batch_work_one(&b->job)) {
+            /* Every item is taken: the one waited for is on another thread. */
+            sched_yield();
+        }
+    }
+    while (b->ready < b->job.n && __atomic_load_n(&b->job.done[b->ready], __ATOMIC_ACQUIRE)) {
+        b->ready++;
+    }
+    *ready = b->ready;
+    return HC_OK;
+}
+
 int hc_batch_wait(hc_batch *b)
 {
     int rc;
@@ -315,13 +356,12 @@ int hc_batch_wait(hc_batch *b)
     }
     /* The waiting thread takes its share of what is left (the items are
      * claimed from the shared counter, so each is still done exactly once). */
-    if (b->started > 0) {
-        hc_batch_worker(&b->job);
-    }
+    hc_batch_worker(&b->job);
     for (t = 0; t < b->started; t++) {
         pthread_join(b->threads[t], NULL);
     }
     rc = b->rc;
+    free(b->job.done);
     free(b);
     return rc;
 }

@@ -133,6 +133,15 @@ typedef struct hc_batch hc_batch;
  * is HC_OK), or HC_E_NOMEM for NULL.  Call exactly once per batch started. */
 int hc_batch_wait(hc_batch *b);
 
+/* Results in order while the batch runs: return once items [0, k) are all
+ * done for some k >= min(want, n), with *ready = k (every item done so far
+ * in that order).  The caller works on items not yet taken while it waits,
+ * so results come as fast as with one more thread.  Returns HC_OK, the
+ * batch's HC_E_ARG or HC_E_STATE (*ready = 0), or HC_E_NOMEM for NULL.
+ * Items [0, *ready) of status and the blocks may then be read; only the
+ * thread that owns the batch calls this, before hc_batch_wait. */
+int hc_batch_ready(hc_batch *b, size_t want, size_t *ready);
+
 /* Exactly 2 * outlen hex digits (either case) into outlen bytes. */
 int hc_hex_decode(const char *in, size_t inlen, char *out, size_t outlen);
 
@@ -220,8 +229,10 @@ typedef struct hc_checked {
 int hc_claim_check(const unsigned char *in, size_t len, const unsigned char *ring,
                    size_t ring_len, unsigned char *block, size_t block_len, int max_depth);
 
-/* hc_claim_check of n claims on up to nthreads new threads (<= 0: one per
- * online CPU), returning at once; hc_batch_wait joins them.  Claim i is
+/* hc_claim_check of n claims on up to nthreads new threads (0: one per
+ * online CPU; < 0: one fewer, for a caller that takes its results with
+ * hc_batch_ready and so works too), returning at once; hc_batch_wait joins
+ * them.  Claim i is
  * texts[offsets[i] .. offsets[i + 1]), its block is blocks[block_offsets[i]
  * .. block_offsets[i + 1]), its return code goes to status[i]
  * (HC_E_SIGNATURE_INVALID until it is done).  Every buffer must stay alive

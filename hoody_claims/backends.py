@@ -51,6 +51,9 @@ class ClaimBatch(Protocol):
     def join(self) -> None:
         """Wait for the native threads only."""
 
+    def take(self, at_least: int) -> list[Checked | encoding.CodecError | None]:
+        """The next results in order, at least ``at_least`` (or all that are left)."""
+
     def wait(self) -> list[Checked | encoding.CodecError | None]:
         """Per claim, what ``check_claim`` gives (a CodecError returned, not raised)."""
 

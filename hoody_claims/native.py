@@ -158,6 +158,7 @@ if AVAILABLE:
     _hc_claim_prepare = _lib.hc_claim_prepare
     _hc_verify_payload = _lib.hc_verify_payload
     _hc_batch_wait = _lib.hc_batch_wait
+    _hc_batch_ready = _lib.hc_batch_ready
     _SIZES = _ffi.typeof("size_t[]")
     _NULL = _ffi.NULL
     _E_NOMEM = _lib.HC_E_NOMEM
@@ -511,46 +512,76 @@ def check_claim(data: bytes, ring: bytes) -> Checked | None:
     return result  # type: ignore[return-value]
 
 
-class ClaimBatch:
-    """A running :func:`check_claims_start` batch; :meth:`wait` gives its results."""
+def _batch_error(rc: int) -> Exception:
+    if rc == _E_NOMEM:
+        return MemoryError("hoody_claims native core: out of memory")
+    return RuntimeError(f"hoody_claims native core: batch check failed (code {rc})")
 
-    __slots__ = ("_handle", "_n", "_rc", "_refs", "_result")
+
+class ClaimBatch:
+    """A running :func:`check_claims_start` batch: :meth:`take` its results in order as
+    they are done, or :meth:`wait` for all of them."""
+
+    __slots__ = ("_handle", "_n", "_rc", "_ready", "_refs", "_result", "_taken")
 
     def __init__(self, handle: Any, n: int, refs: tuple[Any, ...]) -> None:
         self._handle = handle
         self._n = n
         self._rc = 0
+        # status, blocks, block_offsets, then the inputs the threads read: all stay alive
+        # with the batch, so no thread writes or reads freed memory.
         self._refs = refs
         self._result: list[Checked | CodecError | None] | None = None
+        self._taken = 0
+        self._ready = _new(_SIZE_P)
 
     def join(self) -> None:
-        """Wait for the native threads only (the next batch can start before :meth:`wait`
-        turns this one's results into Python values)."""
+        """Wait for the native threads only (this thread works on what is left)."""
         handle, self._handle = self._handle, None
         if handle is not None:
             self._rc = _hc_batch_wait(handle)
 
+    def take(self, at_least: int) -> list[Checked | CodecError | None]:
+        """The results after those already taken, in order: at least ``at_least`` of them
+        (or all that are left), and any others already done. While the next is not done,
+        this thread checks claims too."""
+        lo = self._taken
+        if lo >= self._n:
+            return []
+        handle = self._handle
+        if handle is None:
+            hi = self._n
+            rc = self._rc
+        else:
+            ready = self._ready
+            rc = _hc_batch_ready(handle, lo + max(at_least, 1), ready)
+            hi = ready[0]
+        if rc:
+            self.join()
+            raise _batch_error(rc)
+        self._taken = hi
+        return self._results(lo, hi)
+
     def wait(self) -> list[Checked | CodecError | None]:
         """Per claim, what :func:`check_claim` gives (a CodecError returned, not raised)."""
-        if self._result is not None:
-            return self._result
-        self.join()
-        rc = self._rc
-        refs, self._refs = self._refs, ()
-        if rc:
-            raise MemoryError("hoody_claims native core: out of memory") if rc == _E_NOMEM else (
-                RuntimeError(f"hoody_claims native core: batch check failed (code {rc})")
-            )
-        if self._n == 0:
-            self._result = []
-            return self._result
-        status_c, blocks_c, blocks_len, block_offsets = refs[:4]
-        blocks = _unpack(blocks_c, blocks_len)
-        self._result = [
-            _checked(code, blocks, block_offsets[j])
-            for j, code in enumerate(_unpack(status_c, self._n))
-        ]
+        if self._result is None:
+            self.join()
+            if self._rc:
+                raise _batch_error(self._rc)
+            self._result = self._results(0, self._n)
         return self._result
+
+    def _results(self, lo: int, hi: int) -> list[Checked | CodecError | None]:
+        if lo >= hi:
+            return []
+        status_c, blocks_c, block_offsets = self._refs[:3]
+        base = block_offsets[lo]
+        # One copy of the done items' blocks; each item reads its own part of it.
+        blocks = _unpack(blocks_c + base, block_offsets[hi] - base)
+        return [
+            _checked(code, blocks, block_offsets[j] - base)
+            for j, code in enumerate(_unpack(status_c + lo, hi - lo), lo)
+        ]
 
     def __del__(self) -> None:
         handle = getattr(self, "_handle", None)
@@ -564,7 +595,9 @@ def check_claims_start(
 ) -> ClaimBatch:
     """:func:`check_claim` of many claim texts on native threads; returns at once.
 
-    A text longer than the claim limit is sent empty (the general path decides it).
+    ``threads`` new threads (None: one fewer than the CPUs, since this thread works too
+    while it waits in :meth:`ClaimBatch.take` or :meth:`ClaimBatch.wait`). A text longer
+    than the claim limit is sent empty (the general path decides it).
     """
     n = len(texts)
     sent = [t if len(t) <= MAX_CLAIM_TEXT else b"" for t in texts]
@@ -579,10 +612,9 @@ def check_claims_start(
     blocks = _new(_CHARS, max(bpos, 1))
     handle = _hc_claims_start(
         n, blob, len(blob), offsets_c, ring, len(ring), blocks, bpos, block_offsets_c, status,
-        DEFAULT_MAX_DEPTH, 0 if threads is None else max(1, threads),
+        DEFAULT_MAX_DEPTH, -1 if threads is None else max(1, threads),
     )
     if handle == _NULL:
         raise MemoryError("hoody_claims native core: out of memory")
-    # The inputs the threads read stay alive with the batch too.
-    refs = (status, blocks, bpos, block_offsets, blob, ring, offsets_c, block_offsets_c)
+    refs = (status, blocks, block_offsets, blob, ring, offsets_c, block_offsets_c)
     return ClaimBatch(handle, n, refs)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 from operator import attrgetter
 from typing import Any, ClassVar, Literal
 
-from .backends import Backend, Checked, ClaimBatch, ClaimChecker, get_backend
+from .backends import Backend, Checked, ClaimChecker, get_backend
 from .claim import Claim, claim_from_fields, claim_from_payload
 from .claim_cache import RememberedClaims
 from .claim_parse import ClaimInput, RawClaim, cache_key, parse_claim
@@ -41,8 +41,9 @@ SignedData = Literal["b64", "raw", "auto"]
 _UNSET: Any = object()
 _UNFINISHED = object()
 _Pending = tuple[int, RawClaim, bytes, bytes]  # index, claim, key, signed message
-_CHUNK = 64  # claims per native batch in verify_many (one verifies while the next is prepared)
-_FIRST_CHUNK = 16
+# verify_many finishes checked claims in steps of at least this many (fewer calls into
+# the core; small enough that this thread keeps up with the native threads).
+_STEP = 8
 
 
 def _text_bytes(claim_in: ClaimInput) -> bytes | None:
@@ -59,20 +60,6 @@ def _text_bytes(claim_in: ClaimInput) -> bytes | None:
 
 def _triples(pending: list[_Pending]) -> list[tuple[bytes, bytes, bytes]]:
     return [(message, raw.signature, key) for _, raw, key, message in pending]
-
-
-def _chunks(n: int) -> list[tuple[int, int]]:
-    """verify_many's chunks: small at both ends, where this thread's work is not overlapped."""
-    bounds = []
-    lo = 0
-    size = _FIRST_CHUNK
-    while lo < n:
-        rest = n - lo
-        size = min(size, max(_FIRST_CHUNK, rest // 2)) if rest > _FIRST_CHUNK else rest
-        bounds.append((lo, lo + size))
-        lo += size
-        size = min(2 * size, _CHUNK)
-    return bounds
 
 
 class _Verifier:
@@ -159,54 +146,51 @@ class _Verifier:
         t: int,
         results: list[Claim | HoodyClaimsError],
     ) -> None:
-        """verify_many on the native core: chunk k's claims are checked whole (steps 1-4)
-        on native threads while this thread finishes chunk k - 1 (steps 5-8)."""
-        items = claims if isinstance(claims, (list, tuple)) else list(claims)
-        table = self._key_table(checker, keys)
+        """verify_many on the native core: the new claims are checked whole (steps 1-4) on
+        native threads; this thread finishes each (steps 5-8) as soon as it is checked, and
+        checks claims itself while the next one is not."""
         fingerprint = keys.fingerprint
-        running: tuple[list[tuple[int, ClaimInput]], ClaimBatch] | None = None
-        for lo, hi in _chunks(len(items)):
-            sent: list[tuple[int, ClaimInput]] = []
-            texts: list[bytes] = []
-            for i in range(lo, hi):
-                claim_in = items[i]
-                try:
-                    claim = self._remembered(claim_in, fingerprint, t)
-                    if claim is not None:
-                        self._validate(claim, t)
-                        results.append(claim)
-                        continue
-                except HoodyClaimsError as exc:
-                    results.append(exc)
+        sent: list[tuple[int, ClaimInput]] = []
+        texts: list[bytes] = []
+        others: list[int] = []
+        for i, claim_in in enumerate(claims):
+            try:
+                claim = self._remembered(claim_in, fingerprint, t)
+                if claim is not None:
+                    self._validate(claim, t)
+                    results.append(claim)
                     continue
-                data = _text_bytes(claim_in)
-                results.append(_UNFINISHED)  # type: ignore[arg-type]  # replaced when finished
-                if data is None:  # a dict: the general path, while the threads work
-                    self._finish_one(i, claim_in, checker.general, checker, keys, t, results)
-                else:
-                    sent.append((i, claim_in))
-                    texts.append(data)
-            previous = running
-            if previous is not None:
-                previous[1].join()  # one batch at a time keeps the threads on the oldest work
-            running = (sent, checker.start(texts, table)) if sent else None
-            if previous is not None:
-                self._finish_chunk(previous, checker, keys, t, results)
-        if running is not None:
-            self._finish_chunk(running, checker, keys, t, results)
+            except HoodyClaimsError as exc:
+                results.append(exc)
+                continue
+            data = _text_bytes(claim_in)
+            results.append(_UNFINISHED)  # type: ignore[arg-type]  # replaced when finished
+            if data is None:
+                others.append(i)
+            else:
+                sent.append((i, claim_in))
+                texts.append(data)
+        batch = checker.start(texts, self._key_table(checker, keys)) if texts else None
+        for i in others:  # a dict: the general path, while the threads work
+            self._finish_one(i, claims[i], checker.general, checker, keys, t, results)
+        done = 0
+        while batch is not None and done < len(sent):
+            found = batch.take(_STEP)
+            self._finish_checked(sent[done : done + len(found)], found, checker, keys, t, results)
+            done += len(found)
 
-    def _finish_chunk(
+    def _finish_checked(
         self,
-        running: tuple[list[tuple[int, ClaimInput]], ClaimBatch],
+        sent: list[tuple[int, ClaimInput]],
+        checked: list[Checked | CodecError | None],
         checker: ClaimChecker,
         keys: KeySet,
         t: int,
         results: list[Claim | HoodyClaimsError],
     ) -> None:
-        sent, batch = running
         remembered: list[tuple[Hashable, Claim]] = []
         validate = self._validate
-        for (i, claim_in), found in zip(sent, batch.wait(), strict=True):
+        for (i, claim_in), found in zip(sent, checked, strict=True):
             times = found[2] if type(found) is tuple else None
             if times is None:
                 self._finish_one(i, claim_in, found, checker, keys, t, results)

@@ -610,6 +610,34 @@ def test_check_claims_start_matches_check_claim(issuer: Issuer, ring: bytes) -> 
     assert native.check_claims_start([], ring).wait() == []
 
 
+def test_claim_batch_take_gives_each_result_once_in_order(issuer: Issuer, ring: bytes) -> None:
+    texts = [issuer.container_claim(container_id=CID, now=NOW, sub=f"u{i}").encode() for i in range(40)]
+    texts[7] = b"garbage"
+    texts[20] = issuer.sign_encoded(b64(b"[1]"), form="json").encode()
+    want = native.check_claims_start(texts, ring, threads=1).wait()
+    assert want[7] is native.GENERAL and isinstance(want[20], CodecError)
+    for threads in (None, 1, 3):
+        for step in (1, 3, 8, 100):
+            batch = native.check_claims_start(texts, ring, threads=threads)
+            got: list[Any] = []
+            while len(got) < len(texts):
+                part = batch.take(step)
+                assert len(part) >= min(step, len(texts) - len(got))
+                got += part
+            assert batch.take(step) == []  # nothing left to take
+            assert _reasons(got) == _reasons(want)
+            assert _reasons(batch.wait()) == _reasons(want)  # wait still gives every result
+    # take after join reads what the threads wrote; an empty batch has nothing to take.
+    batch = native.check_claims_start(texts, ring)
+    batch.join()
+    assert _reasons(batch.take(5) + batch.take(100)) == _reasons(want)
+    assert native.check_claims_start([], ring).take(3) == []
+
+
+def _reasons(found: list[Any]) -> list[Any]:
+    return [("codec", f.reason) if isinstance(f, CodecError) else f for f in found]
+
+
 # ----------------------------------------------------------------------------- verify_many
 
 

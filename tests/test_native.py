@@ -543,3 +543,22 @@ def test_claims_start_raw_argument_checks() -> None:
     assert lib.hc_batch_wait(lib.hc_claims_start(0, null, 0, null, null, 0, null, 0, null, null,
                                                  32, 2)) == lib.HC_OK
     assert lib.hc_batch_wait(null) == lib.HC_E_NOMEM
+    # hc_batch_ready: the batch's argument error with nothing ready; results in order; -1 threads.
+    ready = ffi.new("size_t *", 99)
+    for nthreads in (-1, 0, 1):
+        handle = lib.hc_claims_start(2, b"abcdef", 6, ffi.new("size_t[]", [0, 3, 7]), b"", 0,
+                                     blocks, good[2], ffi.new("size_t[]", good), status, 32, nthreads)
+        assert lib.hc_batch_ready(handle, 2, ready) == lib.HC_E_ARG and ready[0] == 0
+        assert lib.hc_batch_wait(handle) == lib.HC_E_ARG
+        handle = lib.hc_claims_start(2, b"abcdef", 6, ffi.new("size_t[]", [0, 3, 6]), b"", 0,
+                                     blocks, good[2], ffi.new("size_t[]", good), status, 32, nthreads)
+        assert lib.hc_batch_ready(handle, 1, ready) == lib.HC_OK and 1 <= ready[0] <= 2
+        assert status[0] == lib.HC_E_GENERAL
+        assert lib.hc_batch_ready(handle, 5, ready) == lib.HC_OK and ready[0] == 2
+        assert lib.hc_batch_ready(handle, 2, null) == lib.HC_E_ARG
+        assert lib.hc_batch_wait(handle) == lib.HC_OK
+        assert list(status) == [lib.HC_E_GENERAL] * 2
+    empty = lib.hc_claims_start(0, null, 0, null, null, 0, null, 0, null, null, 32, -1)
+    assert lib.hc_batch_ready(empty, 3, ready) == lib.HC_OK and ready[0] == 0
+    assert lib.hc_batch_wait(empty) == lib.HC_OK
+    assert lib.hc_batch_ready(null, 1, ready) == lib.HC_E_NOMEM

@@ -163,11 +163,12 @@ def test_verify_many_uses_one_batch_call(issuer: Issuer) -> None:
     assert [r.sub for r in results[:10]] == [f"u{i}" for i in range(10)]  # type: ignore[union-attr]
     assert [getattr(r, "code", None) for r in results[10:13]] == ["INVALID_SIGNATURE", "MALFORMED_CLAIM", "CLAIM_EXPIRED"]
     assert [r.sub for r in results[13:]] == [f"u{i}" for i in range(10, 20)] + ["u0"]  # type: ignore[union-attr]
-    # Chunks of 16 and 8 claims, every one sent to the native check (the junk is refused there
-    # before any signature work; good[0]'s first copy is finished only while chunk 2 runs).
-    assert counter.batch_sizes == [16, 8]
+    # One batch of all 24, every one sent to the native check (the junk is refused there before
+    # any signature work; good[0]'s second copy is sent too: nothing is remembered before the
+    # batch starts).
+    assert counter.batch_sizes == [24]
     assert v.verify_many(good, now=NOW) == [v.verify(c, now=NOW) for c in good]
-    assert counter.batch_sizes == [16, 8] and counter.calls == 0  # all remembered: no batch at all
+    assert counter.batch_sizes == [24] and counter.calls == 0  # all remembered: no batch at all
     later = v.verify_many(good[:2], now=NOW + 10_000)
     assert [getattr(r, "code", None) for r in later] == ["CLAIM_EXPIRED", "CLAIM_EXPIRED"]
 
@@ -200,12 +201,13 @@ def test_verify_many_large_mixed_batches_match_one_by_one(issuer: Issuer) -> Non
         except hc.HoodyClaimsError as exc:
             expected.append(exc.code)
     assert [outcome(r) for r in many.verify_many(claims, now=NOW)] == expected
-    # Chunks of 16 to 64 claims, chunk k finished while chunk k + 1 is checked: the junk (kind 2)
-    # goes to the native check, which refuses it before any signature work (calls stays 0: the
-    # general path that then words the error verifies nothing), and a claim whose first copy was
-    # finished before its chunk was prepared (kind 1 claims are identical; the repeats) is not
-    # sent at all.
-    assert counter.batch_sizes == [16, 32, 51, 52, 51, 44, 13, 7, 4] and counter.calls == 0
+    # One batch of every text: the junk (kind 2) goes to the native check, which refuses it
+    # before any signature work (calls stays 0: the general path that then words the error
+    # verifies nothing); repeats are sent too, since nothing is remembered before it starts.
+    assert counter.batch_sizes == [350] and counter.calls == 0
+    # Run again, everything but the failures is remembered: only those are sent.
+    assert [outcome(r) for r in many.verify_many(claims, now=NOW)] == expected
+    assert counter.batch_sizes == [350, 140] and counter.calls == 0
 
 
 def test_verify_many_matches_verify_one_by_one(issuer: Issuer) -> None:

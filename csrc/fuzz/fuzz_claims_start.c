@@ -83,6 +83,18 @@ static void probe_args(const char *texts, size_t texts_len, const unsigned char 
                HC_E_ARG);
     FUZZ_CHECK(hc_batch_wait(hc_claims_start(0, NULL, 0, NULL, NULL, 0, NULL, 0, NULL, NULL, 32,
                                              1)) == HC_OK);
+    {
+        /* hc_batch_ready reports the batch's argument error, and nothing ready */
+        hc_batch *b = hc_claims_start(2, texts, texts_len, offsets, (const char *) ring,
+                                      ring_len, blocks, 1999, block_offsets, status, 32, -1);
+        size_t ready = 99;
+
+        FUZZ_CHECK(b != NULL);
+        FUZZ_CHECK(hc_batch_ready(b, 2, &ready) == HC_E_ARG && ready == 0);
+        FUZZ_CHECK(hc_batch_ready(b, 2, NULL) == HC_E_ARG);
+        FUZZ_CHECK(hc_batch_wait(b) == HC_E_ARG);
+        FUZZ_CHECK(hc_batch_ready(NULL, 2, &ready) == HC_E_NOMEM);
+    }
     free(blocks);
 }
 
@@ -117,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 5) {
         return 0;
     }
-    threads = data[0] % 6 - 1; /* -1 .. 4: <= 0 is one per CPU */
+    threads = data[0] % 6 - 1; /* -1 .. 4: 0 is one per CPU, -1 one fewer */
     mode = data[0] / 6 % 2;
     synthesized = data[0] / 12 % 2;
     depth = data[1] % 40;
@@ -222,10 +234,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(blocks != NULL);
     memset(blocks, 0xa5, block_offsets[n]);
     memset(status, 0x77, n);
-    rc = hc_batch_wait(hc_claims_start(n, texts, texts_len, offsets, (const char *) ring,
-                                       ring_len, blocks, block_offsets[n], block_offsets, status,
-                                       depth, threads));
-    FUZZ_CHECK(rc == HC_OK);
+    {
+        /* Results taken in steps of seed % 4 items with hc_batch_ready (0: only
+         * the wait); what an item reads as done must not change afterwards. */
+        hc_batch *b = hc_claims_start(n, texts, texts_len, offsets, (const char *) ring,
+                                      ring_len, blocks, block_offsets[n], block_offsets, status,
+                                      depth, threads);
+        size_t step = seed % 4;
+        size_t ready = 0;
+        unsigned char *seen = malloc(n);
+
+        FUZZ_CHECK(b != NULL && seen != NULL);
+        while (step != 0 && ready < n) {
+            size_t before = ready;
+            size_t want = ready + step;
+
+            FUZZ_CHECK(hc_batch_ready(b, want, &ready) == HC_OK);
+            FUZZ_CHECK(ready >= (want < n ? want : n) && ready <= n && ready >= before);
+            memcpy(seen + before, status + before, ready - before);
+        }
+        rc = hc_batch_wait(b);
+        FUZZ_CHECK(rc == HC_OK);
+        FUZZ_CHECK(memcmp(seen, status, ready) == 0);
+        free(seen);
+    }
     for (i = 0; i < n; i++) {
         size_t len = offsets[i + 1] - offsets[i];
         size_t size_i = block_offsets[i + 1] - block_offsets[i];
