@@ -15,9 +15,9 @@ split accounts for; rows marked "of which" are inside the row above them and not
 A fresh claim and ``verify_many`` are profiled on the native backend's path (signed_data
 "b64"): one ``hc_claim_check`` per claim (prepare, key by kid, Ed25519, strict payload decode,
 the known fields located), then the Claim built from those fields with its payload parsed
-lazily; ``verify_many`` runs those checks on native threads, chunk by chunk, and finishes
-chunk k (Claim, bulk remember, rules) while chunk k + 1 runs. The script stops if the native
-core is not available.
+lazily; ``verify_many`` runs those checks in one batch on native threads and finishes each
+checked claim (Claim, bulk remember, rules) while the next ones are checked, checking claims
+itself while the next is not done. The script stops if the native core is not available.
 
 This reaches into hoody_claims' private functions on purpose (it profiles them), so it follows
 the internals of the commit it sits in; it is not a test and pytest does not collect it.

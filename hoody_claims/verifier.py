@@ -119,7 +119,7 @@ class _Verifier:
     def verify_many(
         self, claims: Sequence[ClaimInput], now: float | None = None
     ) -> list[Claim | HoodyClaimsError]:
-        """Verify many claims; the new ones are checked on native threads, in chunks.
+        """Verify many claims; the new ones are checked on native threads, on every core.
 
         Returns, in order, each ``Claim`` or the ``HoodyClaimsError`` its claim raised.
         """
@@ -133,7 +133,7 @@ class _Verifier:
             self._verify_many_native(claims, self._checker, keys, t, results)
             return results
         # Other backends or signed data: steps 1-2 for all, one verify_batch call, the rest.
-        pending = self._prepare_batch(claims, 0, fingerprint, t, results)
+        pending = self._prepare_batch(claims, fingerprint, t, results)
         verdicts = self._backend.verify_batch(_triples(pending)) if pending else []
         self._finish_batch(pending, verdicts, claims, fingerprint, t, results)
         return results
@@ -232,16 +232,15 @@ class _Verifier:
 
     def _prepare_batch(
         self,
-        chunk: Sequence[ClaimInput],
-        start: int,
+        claims: Sequence[ClaimInput],
         fingerprint: str,
         t: int,
         results: list[Claim | HoodyClaimsError],
     ) -> list[_Pending]:
-        """Steps 1-2 for a chunk; remembered claims and early refusals go straight to results."""
+        """Steps 1-2 for each claim; remembered ones and early refusals go straight to results."""
         pending: list[_Pending] = []
         raw_mode = self.signed_data == "raw"
-        for i, claim_in in enumerate(chunk, start):
+        for i, claim_in in enumerate(claims):
             try:
                 claim = self._remembered(claim_in, fingerprint, t)
                 if claim is not None:
@@ -265,7 +264,7 @@ class _Verifier:
         t: int,
         results: list[Claim | HoodyClaimsError],
     ) -> None:
-        """Steps 3 (the verdicts) to 8 for a verified chunk."""
+        """Steps 3 (the verdicts) to 8 for a verified batch."""
         for (i, raw, key, _), ok in zip(pending, verdicts, strict=True):
             try:
                 if not ok and self.signed_data == "auto":
