@@ -632,6 +632,9 @@ def test_claim_batch_take_gives_each_result_once_in_order(issuer: Issuer, ring: 
     batch.join()
     assert _reasons(batch.take(5) + batch.take(100)) == _reasons(want)
     assert native.check_claims_start([], ring).take(3) == []
+    # One claim and threads=None: no new thread at all (CPUs - 1 is capped by the claims - 1),
+    # this thread checks it in take.
+    assert _reasons(native.check_claims_start(texts[:1], ring).take(1)) == _reasons(want[:1])
 
 
 def _reasons(found: list[Any]) -> list[Any]:
