@@ -7,7 +7,10 @@
     python3 benchmarks/report.py --from out.json # only format an existing --benchmark-json file
 
 Every ratio in a table comes from one pytest run, where each comparison is one benchmark
-group timed back to back. The targets are the ones of issue 2; missing one is reported as
+group whose peers take turns slice by slice. A ratio is the median, over the slices, of the
+ratio of the two peers' medians in that slice (measured back to back), so a burst of load
+from another program that lands on one slice does not move it; the times shown are each
+peer's median over all its slices. The targets are the ones of issue 2; missing one is reported as
 "not met", never as a failure (the exit status is non-zero only when pytest itself fails).
 """
 
@@ -46,6 +49,7 @@ class Timing:
     rounds: int
     slices: int
     extra: dict[str, Any]
+    by_slice: dict[int, float]  # slice index -> that slice's median (seconds)
 
 
 def _quantile(sorted_data: list[float], q: float) -> float:
@@ -61,6 +65,7 @@ def load(path: Path) -> dict[str, Timing]:
     pooled: dict[tuple[str, str], list[float]] = {}
     extras: dict[tuple[str, str], dict[str, Any]] = {}
     slices: dict[tuple[str, str], int] = {}
+    by_slice: dict[tuple[str, str], dict[int, float]] = {}
     for b in data["benchmarks"]:
         extra = b.get("extra_info", {})
         peer = extra.get("peer") or (b.get("params") or {}).get("peer") or b["name"]
@@ -68,6 +73,8 @@ def load(path: Path) -> dict[str, Timing]:
         pooled.setdefault(key, []).extend(b["stats"]["data"])
         extras.setdefault(key, extra)
         slices[key] = slices.get(key, 0) + 1
+        if "slice" in extra:
+            by_slice.setdefault(key, {})[int(extra["slice"])] = b["stats"]["median"]
     out = {}
     for (group, peer), samples in pooled.items():
         samples.sort()
@@ -80,6 +87,7 @@ def load(path: Path) -> dict[str, Timing]:
             len(samples),
             slices[(group, peer)],
             extras[(group, peer)],
+            by_slice.get((group, peer), {}),
         )
     return out
 
@@ -142,7 +150,16 @@ def fmt_median(t: Timing, unit: str) -> str:
 
 
 def ratio(row: Row, timings: dict[str, Timing]) -> float:
-    ours, peer = timings[row.ours].median, timings[row.peer].median
+    """The median over slices of the ratio within each slice (both peers' slice k ran back
+    to back, so a burst of load from another program skews one pair, not the median); the
+    ratio of pooled medians when the file has no slice numbers."""
+    ours_t, peer_t = timings[row.ours], timings[row.peer]
+    pairs = sorted(set(ours_t.by_slice) & set(peer_t.by_slice))
+    if pairs:
+        values = sorted(ours_t.by_slice[k] / peer_t.by_slice[k] for k in pairs)
+        value = _quantile(values, 0.5)
+        return value if row.kind == "time" else 1 / value
+    ours, peer = ours_t.median, peer_t.median
     return ours / peer if row.kind == "time" else peer / ours
 
 
