@@ -152,7 +152,7 @@ class _Verifier:
         fingerprint = keys.fingerprint
         sent: list[tuple[int, ClaimInput]] = []
         texts: list[bytes] = []
-        others: list[int] = []
+        others: list[tuple[int, ClaimInput]] = []
         for i, claim_in in enumerate(claims):
             try:
                 claim = self._remembered(claim_in, fingerprint, t)
@@ -166,13 +166,13 @@ class _Verifier:
             data = _text_bytes(claim_in)
             results.append(_UNFINISHED)  # type: ignore[arg-type]  # replaced when finished
             if data is None:
-                others.append(i)
+                others.append((i, claim_in))
             else:
                 sent.append((i, claim_in))
                 texts.append(data)
         batch = checker.start(texts, self._key_table(checker, keys)) if texts else None
-        for i in others:  # a dict: the general path, while the threads work
-            self._finish_one(i, claims[i], checker.general, checker, keys, t, results)
+        for i, claim_in in others:  # a dict: the general path, while the threads work
+            self._finish_one(i, claim_in, checker.general, checker, keys, t, results)
         done = 0
         while batch is not None and done < len(sent):
             found = batch.take(_STEP)
