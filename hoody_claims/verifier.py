@@ -135,7 +135,7 @@ class _Verifier:
         # Other backends or signed data: steps 1-2 for all, one verify_batch call, the rest.
         pending = self._prepare_batch(claims, fingerprint, t, results)
         verdicts = self._backend.verify_batch(_triples(pending)) if pending else []
-        self._finish_batch(pending, verdicts, claims, fingerprint, t, results)
+        self._finish_batch(pending, verdicts, claims, t, results)
         return results
 
     def _verify_many_native(
@@ -219,12 +219,12 @@ class _Verifier:
         ones it left to it); the result or its error goes to results[i]."""
         try:
             if found is checker.general:
-                claim = self._check_general(claim_in, True)
+                claim, under = self._check_general(claim_in, True)
             elif isinstance(found, CodecError):
                 raise MalformedClaim(f"the claim's payload is malformed: {found.reason}")
             else:
-                claim = self._checked_claim(found)
-            self._remember(claim_in, keys.fingerprint, claim)
+                claim, under = self._checked_claim(found), keys.fingerprint
+            self._remember(claim_in, under, claim)
             self._validate(claim, t)
             results[i] = claim
         except HoodyClaimsError as exc:
@@ -260,7 +260,6 @@ class _Verifier:
         pending: list[_Pending],
         verdicts: list[bool],
         claims: Sequence[ClaimInput],
-        fingerprint: str,
         t: int,
         results: list[Claim | HoodyClaimsError],
     ) -> None:
@@ -272,7 +271,7 @@ class _Verifier:
                 if not ok:
                     raise InvalidSignature("the claim's signature does not verify")
                 claim = claim_from_payload(self._payload_object(raw), raw.kid)
-                self._remember(claims[i], fingerprint, claim)
+                self._remember(claims[i], self._verified_under(raw.kid, key, True), claim)
                 self._validate(claim, t)
                 results[i] = claim
             except HoodyClaimsError as exc:
@@ -319,8 +318,9 @@ class _Verifier:
                 if type(claim_in) is str and claim_in.isascii()
                 else _text_bytes(claim_in)
             )
+            under: str | None = fingerprint  # the key set the claim is checked with
             if checker is None or data is None:
-                claim = self._check_general(claim_in, block)
+                claim, under = self._check_general(claim_in, block)
             else:
                 table = self._keys_table
                 try:
@@ -335,21 +335,31 @@ class _Verifier:
                         f"the claim's payload is malformed: {exc.reason}"
                     ) from None
                 if found is checker.general:
-                    claim = self._check_general(claim_in, block)
+                    claim, under = self._check_general(claim_in, block)
                 elif found is not None and found[2] is not None:  # the common case
                     claim = claim_from_fields(*found)  # type: ignore[arg-type]
                 else:
                     claim = self._checked_claim(found)
-            if remember_as is not None:
-                self._cache.put(remember_as, fingerprint, claim)
+            if remember_as is not None and under is not None:
+                self._cache.put(remember_as, under, claim)
         self._validate(claim, t)
         return claim
 
-    def _check_general(self, claim_in: ClaimInput, block: bool) -> Claim:
-        """Steps 1-4 one by one: any input, any backend, any signed data."""
+    def _check_general(self, claim_in: ClaimInput, block: bool) -> tuple[Claim, str | None]:
+        """Steps 1-4 one by one: any input, any backend, any signed data. Returns the claim
+        and the fingerprint to remember it under (see :meth:`_verified_under`)."""
         raw = parse_claim(claim_in, self._backend)
         key = self._key(raw, block)
-        return claim_from_payload(self._check_signature(raw, key), raw.kid)
+        claim = claim_from_payload(self._check_signature(raw, key), raw.kid)
+        return claim, self._verified_under(raw.kid, key, block)
+
+    def _verified_under(self, kid: str, key: bytes, block: bool) -> str | None:
+        """The fingerprint of the key set served now, if it holds ``key`` as ``kid``; else
+        None (not remembered). Looking the key up may have refreshed the key set, so the
+        fingerprint read before the lookup can name a set without this key; and a later
+        return to that set must not find the claim remembered under it."""
+        keys = self._source.key_set(block=block)
+        return keys.fingerprint if keys.keys.get(kid) == key else None
 
     @staticmethod
     def _checked_claim(found: Checked | None) -> Claim:
@@ -378,9 +388,9 @@ class _Verifier:
         key = cache_key(claim_in)
         return None if key is None else self._cache.get(key, fingerprint, t)
 
-    def _remember(self, claim_in: ClaimInput, fingerprint: str, claim: Claim) -> None:
+    def _remember(self, claim_in: ClaimInput, fingerprint: str | None, claim: Claim) -> None:
         key = cache_key(claim_in)
-        if key is not None:
+        if key is not None and fingerprint is not None:
             self._cache.put(key, fingerprint, claim)
 
     def _key(self, raw: RawClaim, block: bool) -> bytes:

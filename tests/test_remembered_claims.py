@@ -5,7 +5,9 @@ verifier's collaborator is replaced, the code under test is not."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import json
 import threading
 from typing import Any
 
@@ -139,6 +141,45 @@ def test_forgotten_when_the_key_set_changes(issuer: Issuer) -> None:
         clock[0] += 101
         with pytest.raises(hc.UnknownKey):
             v.verify(claim)
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("backend", ["native", "pynacl"])
+@pytest.mark.parametrize("how", ["verify", "averify", "verify_many", "json-dict"])
+def test_a_key_revoked_after_a_rotation_does_not_stay_remembered(backend: str, how: str) -> None:
+    # The key set read at the start of a check is {k1}; the claim's kid k2 makes the store
+    # fetch {k1, k2}, and the claim verifies. When the set goes back to {k1} (k2 revoked),
+    # the claim must be refused, exactly as a verifier that never saw it refuses it.
+    k1, k2 = Issuer(kid="k1"), Issuer(kid="k2")
+    srv = KeyServer().start()
+    try:
+        srv.serve_document(k1.key_document())
+        store = hc.KeyStore(srv.api_base, cache_dir=None, min_refresh_interval=0)
+        v = hc.ClaimVerifier(store, container_id=CID, backend=backend)
+        assert sorted(store.key_set().keys) == ["k1"]
+        claim: Any = k2.container_claim(container_id=CID, now=NOW, form="json")
+        if how == "json-dict":
+            claim = json.loads(claim)  # a dict takes the general path on every backend
+
+        def check() -> hc.Claim:
+            if how == "averify":
+                return asyncio.run(v.averify(claim, now=NOW))
+            if how == "verify_many":
+                result = v.verify_many([claim], now=NOW)[0]
+                if isinstance(result, hc.HoodyClaimsError):
+                    raise result
+                return result
+            return v.verify(claim, now=NOW)
+
+        srv.serve_document(k1.key_document(extra_keys=(k2,)))
+        assert check().kid == "k2"  # nothing else is checked before the revocation
+        srv.serve_document(k1.key_document())
+        store.refresh()
+        with pytest.raises(hc.UnknownKey):
+            check()
+        with pytest.raises(hc.UnknownKey):
+            hc.ClaimVerifier(store, container_id=CID, backend=backend).verify(claim, now=NOW)
     finally:
         srv.stop()
 
