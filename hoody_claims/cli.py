@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .backends import BackendUnavailable
 from .claim import Claim
 from .claim_parse import MAX_CLAIM_TEXT
 from .claim_rules import ANY_CONTAINER
@@ -51,8 +52,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (KeyFetchFailed, InvalidKeyDocument) as exc:
         print(f"hoody-claims: cannot get the key set: {exc}", file=sys.stderr)
         return 2
+    except BackendUnavailable as exc:
+        print(f"hoody-claims: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _seconds(text: str) -> int:
+    """A non-negative whole number of seconds (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -70,7 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--any-container", action="store_true", help="accept a claim for any container")
     v.add_argument("--project-id", help="also require this project id")
     v.add_argument("--audience", help="verify an identity claim for this audience instead")
-    v.add_argument("--leeway", type=int, default=30, help="clock leeway in seconds (default 30)")
+    v.add_argument(
+        "--leeway", type=_seconds, default=30, help="clock leeway in seconds (default 30)"
+    )
     v.add_argument("--signed-data", choices=("b64", "raw", "auto"), default="b64")
     v.add_argument("--now", type=int, help="check as of this Unix time")
     v.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -82,7 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--status", required=True, type=int)
     r.add_argument("--path", required=True, help="request path with query string, as sent")
     r.add_argument("--body", required=True, metavar="FILE|-", help="the response body")
-    r.add_argument("--max-skew", type=int, help="seconds (default from the key document, else 300)")
+    r.add_argument(
+        "--max-skew", type=_seconds, help="seconds (default from the key document, else 300)"
+    )
     r.add_argument("--require-bound", action="store_true", help="refuse legacy headers")
     r.add_argument("--now", type=int)
     r.add_argument("--json", action="store_true")
@@ -232,7 +251,8 @@ def _cmd_verify_response(args: argparse.Namespace) -> int:
         _read_arg(args.body, "the body") if args.body == "-" or os.path.isfile(args.body) else None
     )
     if body is None:
-        raise UsageError(f"--body: no such file: {args.body}")
+        what = "is not a regular file" if os.path.exists(args.body) else "no such file"
+        raise UsageError(f"--body: {what}: {args.body}")
     try:
         header = verify_response(
             _key_source(args),

@@ -82,8 +82,11 @@ def verify_response(
             max_skew = DEFAULT_MAX_SKEW
     t_now = int(clock() if now is None else now)
     if abs(t_now - header.t) > max_skew:
+        age = t_now - header.t
         raise StaleSignature(
-            f"the signature is {t_now - header.t} s old; at most {max_skew} s allowed"
+            f"the signature is {age} s old; at most {max_skew} s allowed"
+            if age > 0
+            else f"the signature is dated {-age} s in the future; at most {max_skew} s allowed"
         )
 
     key = source.key_for(header.kid)

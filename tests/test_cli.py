@@ -139,6 +139,32 @@ def test_verify_response(issuer: Issuer, keyfile: str, tmp_path: Path) -> None:
     assert run(*args, "--body", str(tmp_path / "missing")).returncode == 2
 
 
+def test_bad_seconds_directories_and_backends_are_usage_errors(issuer: Issuer, keyfile: str,
+                                                              tmp_path: Path) -> None:
+    body = b"{}"
+    (tmp_path / "body").write_bytes(body)
+    now = int(time.time())
+    header = issuer.sign_response(body, method="GET", status=200, path="/x", t=now + 400)
+    args = ["verify-response", "--header", header, "--method", "GET", "--status", "200", "--path", "/x",
+            "--keys", keyfile]
+    out = run(*args, "--body", str(tmp_path / "body"), "--max-skew", "-1")
+    assert out.returncode == 2 and "--max-skew: must not be negative" in out.stderr, out.stderr
+    out = run(*args, "--body", str(tmp_path / "body"), "--max-skew", "soon")
+    assert out.returncode == 2 and "not a whole number of seconds" in out.stderr
+    out = run(*args, "--body", str(tmp_path))
+    assert out.returncode == 2 and "is not a regular file" in out.stderr
+    out = run(*args, "--body", str(tmp_path / "body"), "--now", str(now))
+    assert out.returncode == 1 and "STALE_SIGNATURE" in out.stdout
+    assert "dated 400 s in the future" in out.stdout
+    claim = issuer.container_claim(container_id=CID)
+    out = run("verify", claim, "--keys", keyfile, "--container-id", CID, "--leeway", "-5")
+    assert out.returncode == 2 and "--leeway: must not be negative" in out.stderr
+    for cmd in (["demo"], ["verify", claim, "--keys", keyfile, "--container-id", CID]):
+        out = run(*cmd, env={"HOODY_CLAIMS_BACKEND": "bogus"})
+        assert out.returncode == 2 and "unknown backend 'bogus'" in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+
+
 def test_decode_is_labelled_unverified(issuer: Issuer) -> None:
     forged = Issuer(kid="k1").container_claim(container_id=CID, sub="mallory")
     out = run("decode", forged)
