@@ -132,6 +132,7 @@ struct hc_batch {
     pthread_t threads[HC_MAX_THREADS];
     int started;
     int rc;
+    int cancelled;
     size_t ready; /* items [0, ready) are known done; only the owner reads it */
 };
 
@@ -335,6 +336,9 @@ int hc_batch_ready(hc_batch *b, size_t want, size_t *ready)
         if (__atomic_load_n(&b->job.done[b->ready], __ATOMIC_ACQUIRE)) {
             b->ready++;
         } else if (!hc_batch_work_one(&b->job)) {
+            if (b->cancelled) {
+                break; /* an item never taken will never be done */
+            }
             /* Every item is taken: the one waited for is on another thread. */
             sched_yield();
         }
@@ -344,6 +348,15 @@ int hc_batch_ready(hc_batch *b, size_t want, size_t *ready)
     }
     *ready = b->ready;
     return HC_OK;
+}
+
+void hc_batch_cancel(hc_batch *b)
+{
+    if (b != NULL && b->job.n != 0) {
+        b->cancelled = 1;
+        /* Every later take finds the counter at or past n. */
+        __atomic_store_n(&b->job.next, b->job.n, __ATOMIC_RELAXED);
+    }
 }
 
 int hc_batch_wait(hc_batch *b)

@@ -142,6 +142,11 @@ int hc_batch_wait(hc_batch *b);
  * thread that owns the batch calls this, before hc_batch_wait. */
 int hc_batch_ready(hc_batch *b, size_t want, size_t *ready);
 
+/* Stop the batch early: items not yet taken are never checked (their status
+ * stays HC_E_SIGNATURE_INVALID), those in progress finish; hc_batch_ready
+ * then returns at once with what is done.  hc_batch_wait is still needed. */
+void hc_batch_cancel(hc_batch *b);
+
 /* Exactly 2 * outlen hex digits (either case) into outlen bytes. */
 int hc_hex_decode(const char *in, size_t inlen, char *out, size_t outlen);
 

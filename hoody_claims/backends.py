@@ -51,6 +51,9 @@ class ClaimBatch(Protocol):
     def join(self) -> None:
         """Wait for the native threads only."""
 
+    def cancel(self) -> None:
+        """Stop checking; wait for the claims in progress."""
+
     def take(self, at_least: int) -> list[Checked | encoding.CodecError | None]:
         """The next results in order, at least ``at_least`` (or all that are left)."""
 

@@ -159,6 +159,7 @@ if AVAILABLE:
     _hc_verify_payload = _lib.hc_verify_payload
     _hc_batch_wait = _lib.hc_batch_wait
     _hc_batch_ready = _lib.hc_batch_ready
+    _hc_batch_cancel = _lib.hc_batch_cancel
     _SIZES = _ffi.typeof("size_t[]")
     _NULL = _ffi.NULL
     _E_NOMEM = _lib.HC_E_NOMEM
@@ -522,7 +523,7 @@ class ClaimBatch:
     """A running :func:`check_claims_start` batch: :meth:`take` its results in order as
     they are done, or :meth:`wait` for all of them."""
 
-    __slots__ = ("_handle", "_n", "_rc", "_ready", "_refs", "_result", "_taken")
+    __slots__ = ("_cancelled", "_handle", "_n", "_rc", "_ready", "_refs", "_result", "_taken")
 
     def __init__(self, handle: Any, n: int, refs: tuple[Any, ...]) -> None:
         self._handle = handle
@@ -534,6 +535,7 @@ class ClaimBatch:
         self._result: list[Checked | CodecError | None] | None = None
         self._taken = 0
         self._ready = _new(_SIZE_P)
+        self._cancelled = False
 
     def join(self) -> None:
         """Wait for the native threads only (this thread works on what is left)."""
@@ -541,10 +543,21 @@ class ClaimBatch:
         if handle is not None:
             self._rc = _hc_batch_wait(handle)
 
+    def cancel(self) -> None:
+        """Stop: claims not yet started are never checked; wait for those in progress.
+        :meth:`take` and :meth:`wait` then raise RuntimeError."""
+        handle = self._handle
+        if handle is not None:
+            self._cancelled = True
+            _hc_batch_cancel(handle)
+            self.join()
+
     def take(self, at_least: int) -> list[Checked | CodecError | None]:
         """The results after those already taken, in order: at least ``at_least`` of them
         (or all that are left), and any others already done. While the next is not done,
         this thread checks claims too."""
+        if self._cancelled:
+            raise RuntimeError("the batch was cancelled")
         lo = self._taken
         if lo >= self._n:
             return []
@@ -564,6 +577,8 @@ class ClaimBatch:
 
     def wait(self) -> list[Checked | CodecError | None]:
         """Per claim, what :func:`check_claim` gives (a CodecError returned, not raised)."""
+        if self._cancelled:
+            raise RuntimeError("the batch was cancelled")
         if self._result is None:
             self.join()
             if self._rc:
@@ -584,9 +599,11 @@ class ClaimBatch:
         ]
 
     def __del__(self) -> None:
+        # Dropped unfinished (an exception left its caller): nobody will read the rest.
         handle = getattr(self, "_handle", None)
         if handle is not None:
             self._handle = None
+            _hc_batch_cancel(handle)
             _hc_batch_wait(handle)
 
 

@@ -171,13 +171,20 @@ class _Verifier:
                 sent.append((i, claim_in))
                 texts.append(data)
         batch = checker.start(texts, self._key_table(checker, keys)) if texts else None
-        for i, claim_in in others:  # a dict: the general path, while the threads work
-            self._finish_one(i, claim_in, checker.general, checker, keys, t, results)
-        done = 0
-        while batch is not None and done < len(sent):
-            found = batch.take(_STEP)
-            self._finish_checked(sent[done : done + len(found)], found, checker, keys, t, results)
-            done += len(found)
+        try:
+            for i, claim_in in others:  # a dict: the general path, while the threads work
+                self._finish_one(i, claim_in, checker.general, checker, keys, t, results)
+            done = 0
+            while batch is not None and done < len(sent):
+                found = batch.take(_STEP)
+                self._finish_checked(
+                    sent[done : done + len(found)], found, checker, keys, t, results
+                )
+                done += len(found)
+        except BaseException:  # e.g. KeyboardInterrupt: the rest would be checked for nothing
+            if batch is not None:
+                batch.cancel()
+            raise
 
     def _finish_checked(
         self,

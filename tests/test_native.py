@@ -20,6 +20,8 @@ from hoody_claims import encoding, native, strict_json
 from hoody_claims.testing import Issuer
 from hoody_claims.backends import BACKEND_NAMES, BackendUnavailable, backend_name, get_backend
 
+from .conftest import CID
+
 
 def _lib():  # type: ignore[no-untyped-def]
     from hoody_claims._hoody_core import ffi, lib
@@ -514,6 +516,34 @@ def test_claims_start_matches_check_claim_for_any_thread_count_and_gc() -> None:
     del batch
 
 
+def test_claims_start_cancel_stops_untaken_claims(issuer: Issuer) -> None:
+    ffi, lib = _lib()
+    n = 400
+    texts = [issuer.container_claim(container_id=CID, sub=f"u{i}").encode() for i in range(n)]
+    ring = native.pack_keys(issuer.key_set().keys)
+    offsets = [0]
+    for t in texts:
+        offsets.append(offsets[-1] + len(t))
+    block_offsets = [3 * off + lib.HC_CHECK_BLOCK_EXTRA * j for j, off in enumerate(offsets)]
+    blocks = ffi.new("char[]", block_offsets[-1])
+    status = ffi.new("unsigned char[]", n)
+    ready = ffi.new("size_t *")
+    handle = lib.hc_claims_start(n, b"".join(texts), offsets[-1], ffi.new("size_t[]", offsets), ring,
+                                 len(ring), blocks, block_offsets[-1], ffi.new("size_t[]", block_offsets),
+                                 status, 32, 1)
+    assert lib.hc_batch_ready(handle, 2, ready) == lib.HC_OK and ready[0] >= 2
+    lib.hc_batch_cancel(handle)
+    lib.hc_batch_cancel(handle)  # twice is the same
+    # Returns at once with what is done (no wait for claims that will never be checked).
+    assert lib.hc_batch_ready(handle, n, ready) == lib.HC_OK and 2 <= ready[0] <= n
+    assert lib.hc_batch_wait(handle) == lib.HC_OK
+    codes = list(status)
+    checked = codes.count(lib.HC_OK)
+    assert checked + codes.count(lib.HC_E_SIGNATURE_INVALID) == n  # untouched ones stay refused
+    assert all(code == lib.HC_OK for code in codes[:ready[0]])
+    assert 2 <= checked < n
+
+
 def test_claims_start_raw_argument_checks() -> None:
     ffi, lib = _lib()
     status = ffi.new("unsigned char[]", 2)
@@ -562,3 +592,7 @@ def test_claims_start_raw_argument_checks() -> None:
     assert lib.hc_batch_ready(empty, 3, ready) == lib.HC_OK and ready[0] == 0
     assert lib.hc_batch_wait(empty) == lib.HC_OK
     assert lib.hc_batch_ready(null, 1, ready) == lib.HC_E_NOMEM
+    lib.hc_batch_cancel(null)  # harmless
+    lib.hc_batch_cancel(empty := lib.hc_claims_start(0, null, 0, null, null, 0, null, 0, null,
+                                                     null, 32, -1))
+    assert lib.hc_batch_wait(empty) == lib.HC_OK

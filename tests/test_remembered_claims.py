@@ -214,6 +214,59 @@ def test_verify_many_uses_one_batch_call(issuer: Issuer) -> None:
     assert [getattr(r, "code", None) for r in later] == ["CLAIM_EXPIRED", "CLAIM_EXPIRED"]
 
 
+class _Interrupted(Exception):
+    pass
+
+
+def test_verify_many_interrupted_cancels_its_batch(issuer: Issuer) -> None:
+    # The batch verify_many starts is wrapped so that its third take raises, as a Ctrl-C
+    # landing there would: verify_many must pass the exception on and cancel the batch, so
+    # the claims not yet started are never checked, and the verifier works afterwards.
+    inner = get_backend("native")
+    assert inner.claim_checker is not None
+    seen: dict[str, Any] = {}
+
+    class Failing:
+        def __init__(self, batch: Any) -> None:
+            self.batch = batch
+            self.takes = 0
+
+        def take(self, at_least: int) -> Any:
+            self.takes += 1
+            if self.takes == 3:
+                raise _Interrupted
+            return self.batch.take(at_least)
+
+        def cancel(self) -> None:
+            seen["cancelled"] = True
+            self.batch.cancel()
+
+        def join(self) -> None:
+            self.batch.join()
+
+        def wait(self) -> Any:
+            return self.batch.wait()
+
+    def start(texts: Any, table: bytes) -> Any:
+        assert inner.claim_checker is not None
+        seen["batch"] = batch = inner.claim_checker.start(texts, table)
+        return Failing(batch)
+
+    checker = dataclasses.replace(inner.claim_checker, start=start)
+    v = hc.ClaimVerifier(issuer.key_set(), container_id=CID,
+                         backend=dataclasses.replace(inner, claim_checker=checker))
+    claims = [issuer.container_claim(container_id=CID, now=NOW, sub=f"u{i}") for i in range(1500)]
+    with pytest.raises(_Interrupted):
+        v.verify_many(claims, now=NOW)
+    assert seen.get("cancelled") is True
+    batch = seen.pop("batch")
+    with pytest.raises(RuntimeError, match="cancelled"):
+        batch.wait()
+    checked = sum(1 for code in batch._refs[0][0:1500] if code == 0)  # status HC_OK
+    assert 16 <= checked < 1500  # two takes of >= 8 were done; the rest was never started
+    assert [r.sub for r in v.verify_many(claims[:20], now=NOW)] == [f"u{i}" for i in range(20)]  # type: ignore[union-attr]
+
+
 def test_verify_many_large_mixed_batches_match_one_by_one(issuer: Issuer) -> None:
     counter = Counting()
     stranger = Issuer(kid="k1")
