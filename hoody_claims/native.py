@@ -521,7 +521,10 @@ def _batch_error(rc: int) -> Exception:
 
 class ClaimBatch:
     """A running :func:`check_claims_start` batch: :meth:`take` its results in order as
-    they are done, or :meth:`wait` for all of them."""
+    they are done, or :meth:`wait` for all of them.
+
+    A batch belongs to the thread that started it: its methods are not to be called from
+    two threads at once (verify_many keeps each batch to itself)."""
 
     __slots__ = ("_cancelled", "_handle", "_n", "_rc", "_ready", "_refs", "_result", "_taken")
 

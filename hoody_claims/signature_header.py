@@ -133,7 +133,9 @@ def _split_plain(value: str) -> dict[str, str]:
         key, eq, item_value = item.partition("=")
         if not eq:
             raise MalformedSignatureHeader("an item of the signature header is not key=value")
-        key = key.strip(_SPACE).lower()
+        key = key.strip(_SPACE)
+        # ASCII before lower(): the Kelvin sign lower-cases to "k", so "\u212aid" is not kid.
+        key = key.lower() if key.isascii() else ""
         if key not in _KNOWN_KEYS and not _KEY.fullmatch(key):
             raise MalformedSignatureHeader("an item of the signature header has a bad key")
         if key in fields:
@@ -152,7 +154,8 @@ def _split_items(value: str) -> dict[str, str]:
         comma = value.find(",", i)
         if eq < 0 or (0 <= comma < eq):
             raise MalformedSignatureHeader("an item of the signature header is not key=value")
-        key = value[i:eq].rstrip(_SPACE).lower()
+        key = value[i:eq].rstrip(_SPACE)
+        key = key.lower() if key.isascii() else ""
         if not _KEY.fullmatch(key):
             raise MalformedSignatureHeader("an item of the signature header has a bad key")
         i = eq + 1

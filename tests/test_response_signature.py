@@ -71,6 +71,9 @@ def test_parse_legacy_form_keys_case_spaces_quotes_and_unknown_keys() -> None:
     pytest.param("x" * 9000, id="too-long"),
     pytest.param(b"t=1,kid=\xff", id="non-ascii-bytes"),
     pytest.param(None, id="none"),
+    # U+212A KELVIN SIGN lower-cases to an ASCII "k": not the kid key, in either splitter.
+    pytest.param(f"t=1,\u212aid=v1,path=/,sig={SIG}", id="kelvin-sign-kid"),
+    pytest.param(f't=1,\u212aid="v1",path=/,sig={SIG}', id="kelvin-sign-kid-quoted"),
 ])
 def test_malformed_headers(value: Any) -> None:
     assert parse_code(value) == "MALFORMED_SIGNATURE_HEADER"
