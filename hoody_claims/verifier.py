@@ -154,14 +154,7 @@ class _Verifier:
         texts: list[bytes] = []
         others: list[tuple[int, ClaimInput]] = []
         for i, claim_in in enumerate(claims):
-            try:
-                claim = self._remembered(claim_in, fingerprint, t)
-                if claim is not None:
-                    self._validate(claim, t)
-                    results.append(claim)
-                    continue
-            except HoodyClaimsError as exc:
-                results.append(exc)
+            if self._answered_from_memory(claim_in, fingerprint, t, results):
                 continue
             data = _text_bytes(claim_in)
             results.append(_UNFINISHED)  # type: ignore[arg-type]  # replaced when finished
@@ -248,12 +241,9 @@ class _Verifier:
         pending: list[_Pending] = []
         raw_mode = self.signed_data == "raw"
         for i, claim_in in enumerate(claims):
+            if self._answered_from_memory(claim_in, fingerprint, t, results):
+                continue
             try:
-                claim = self._remembered(claim_in, fingerprint, t)
-                if claim is not None:
-                    self._validate(claim, t)
-                    results.append(claim)
-                    continue
                 raw = parse_claim(claim_in, self._backend)
                 key = self._key(raw, True)
                 pending.append((i, raw, key, self._message(raw, raw_mode)))
@@ -391,9 +381,25 @@ class _Verifier:
     def _now(self, now: float | None) -> int:
         return int(self._clock() if now is None else now)
 
-    def _remembered(self, claim_in: ClaimInput, fingerprint: str, t: int) -> Claim | None:
+    def _answered_from_memory(
+        self,
+        claim_in: ClaimInput,
+        fingerprint: str,
+        t: int,
+        results: list[Claim | HoodyClaimsError],
+    ) -> bool:
+        """For verify_many: a remembered claim goes to results (or the rule it now fails);
+        False when it is not remembered."""
         key = cache_key(claim_in)
-        return None if key is None else self._cache.get(key, fingerprint, t)
+        claim = None if key is None else self._cache.get(key, fingerprint, t)
+        if claim is None:
+            return False
+        try:
+            self._validate(claim, t)
+            results.append(claim)
+        except HoodyClaimsError as exc:
+            results.append(exc)
+        return True
 
     def _remember(self, claim_in: ClaimInput, fingerprint: str | None, claim: Claim) -> None:
         key = cache_key(claim_in)
