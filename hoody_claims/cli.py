@@ -146,6 +146,13 @@ def _key_options(p: argparse.ArgumentParser) -> None:
 
 
 def _key_source(args: argparse.Namespace) -> KeySet | KeyStore:
+    try:
+        return _key_source_from(args)
+    except ValueError as exc:  # e.g. HOODY_API_BASE that is not an http(s) URL
+        raise UsageError(str(exc)) from None
+
+
+def _key_source_from(args: argparse.Namespace) -> KeySet | KeyStore:
     spec = args.keys
     cache = {"cache_dir": args.cache_dir} if args.cache_dir else {}
     if spec is None:
@@ -162,8 +169,11 @@ def _read_arg(value: str, what: str) -> bytes:
     if value == "-":
         data = sys.stdin.buffer.read(_INPUT_LIMIT + 1)
     elif len(value) < 4096 and os.path.isfile(value):
-        with open(value, "rb") as fh:
-            data = fh.read(_INPUT_LIMIT + 1)
+        try:
+            with open(value, "rb") as fh:
+                data = fh.read(_INPUT_LIMIT + 1)
+        except OSError as exc:
+            raise UsageError(f"cannot read {what} from {value}: {exc.strerror or exc}") from None
     else:
         return value.encode("utf-8", "surrogateescape")
     if len(data) > _INPUT_LIMIT:

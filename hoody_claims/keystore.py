@@ -221,10 +221,10 @@ class KeyStore:
         return keys
 
     def _download(self) -> bytes:
-        request = urllib.request.Request(
-            self.url, headers={"Accept": "application/json", "User-Agent": "hoody_claims"}
-        )
-        try:
+        try:  # a URL urllib cannot take (e.g. "http://[::1") is a failed fetch too
+            request = urllib.request.Request(
+                self.url, headers={"Accept": "application/json", "User-Agent": "hoody_claims"}
+            )
             with _OPENER.open(request, timeout=self.timeout) as response:
                 status = response.status
                 body: bytes = response.read(MAX_DOCUMENT_BYTES + 1)

@@ -165,6 +165,16 @@ def test_bad_seconds_directories_and_backends_are_usage_errors(issuer: Issuer, k
         assert "Traceback" not in out.stderr
 
 
+def test_unusable_key_urls_and_unreadable_files_are_messages(issuer: Issuer, keyfile: str) -> None:
+    out = run("keys", "show", env={"HOODY_API_BASE": "ftp://x"})
+    assert out.returncode == 2 and "api_base must be an http(s) URL" in out.stderr, out.stderr
+    out = run("keys", "show", "--keys", "http://[::1")
+    assert out.returncode == 2 and "KEY_FETCH_FAILED" in out.stderr, out.stderr
+    out = run("verify", "/proc/self/mem", "--any-container", "--keys", keyfile)
+    assert out.returncode == 2 and "cannot read the claim from /proc/self/mem" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_decode_is_labelled_unverified(issuer: Issuer) -> None:
     forged = Issuer(kid="k1").container_claim(container_id=CID, sub="mallory")
     out = run("decode", forged)

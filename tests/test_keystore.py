@@ -271,3 +271,9 @@ def test_hundred_tasks_first_use_fetch_once(server: KeyServer, issuer: Issuer) -
 
     assert asyncio.run(main()) == [f"u{i}" for i in range(100)]
     assert server.hits == 1
+
+
+def test_a_url_urllib_refuses_is_a_failed_fetch() -> None:
+    store = hc.KeyStore("http://[::1", cache_dir=None)
+    with pytest.raises(hc.KeyFetchFailed):
+        store.key_set()
