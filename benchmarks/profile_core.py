@@ -257,16 +257,17 @@ def main() -> None:
         for i in range(4096):
             v._cache.put(("warm", i), fingerprint, built[i])
     batch_texts = [[_sent(c) for c in batch] for batch in batches]
-    # Per batch, a ClaimBatch's buffers once its threads are joined (results not yet taken).
-    joined: list[tuple[Any, ...]] = []
+    # Per batch, a ClaimBatch whose threads are joined (results not yet taken).
+    joined: list[native.ClaimBatch] = []
     for texts in batch_texts:
         running = native.check_claims_start(texts, ring)
         running.join()
-        joined.append(running._refs)
+        joined.append(running)
 
     def taken(b: int) -> list[list[Any]]:
-        # What verify_many's loop takes: steps of at least _STEP results.
-        batch = native.ClaimBatch(None, BATCH, joined[b])
+        # What verify_many's loop takes: steps of at least _STEP results (taken again).
+        batch = joined[b]
+        batch._taken = 0
         steps_taken = []
         while part := batch.take(_STEP):
             steps_taken.append(part)

@@ -127,6 +127,10 @@ typedef struct {
     uchar *done;
 } hc_batch_job;
 
+/* A batch owns every buffer its threads read or write (copies of the texts,
+ * offsets and ring, and its own status and blocks): a caller that loses the
+ * handle (an exception between two calls) leaks it, and never has a thread
+ * write into memory it freed. */
 struct hc_batch {
     hc_batch_job job;
     pthread_t threads[HC_MAX_THREADS];
@@ -134,6 +138,11 @@ struct hc_batch {
     int rc;
     int cancelled;
     size_t ready; /* items [0, ready) are known done; only the owner reads it */
+    uchar *texts;
+    size_t *offsets; /* offsets, then block_offsets: 2 (n + 1) entries */
+    uchar *ring;
+    uchar *status;
+    char *blocks;
 };
 
 /* Take the next item and do it; 0 when every item has been taken. */
@@ -270,10 +279,20 @@ static void hc_batch_launch(hc_batch *b, int nthreads)
     }
 }
 
+/* A copy of len bytes (one byte for none, so NULL always means out of memory). */
+static void *hc_copy(const void *src, size_t len)
+{
+    void *p = malloc(len != 0 ? len : 1);
+
+    if (p != NULL && len != 0) {
+        memcpy(p, src, len);
+    }
+    return p;
+}
+
 hc_batch *hc_claims_start(size_t n, const char *texts, size_t texts_len, const size_t *offsets,
-                          const char *ring, size_t ring_len, char *blocks, size_t blocks_len,
-                          const size_t *block_offsets, unsigned char *status, int max_depth,
-                          int nthreads)
+                          const char *ring, size_t ring_len, const size_t *block_offsets,
+                          int max_depth, int nthreads)
 {
     hc_batch *b = calloc(1, sizeof *b);
 
@@ -283,15 +302,19 @@ hc_batch *hc_claims_start(size_t n, const char *texts, size_t texts_len, const s
     if (n == 0) {
         return b;
     }
-    if (status == NULL) {
-        b->rc = HC_E_ARG;
+    if (n > SIZE_MAX / (2 * sizeof(size_t)) - 1) {
+        b->rc = HC_E_ARG; /* no status can be allocated either */
         return b;
     }
-    memset(status, HC_E_SIGNATURE_INVALID, n);
-    if (offsets == NULL || block_offsets == NULL || blocks == NULL || n > SIZE_MAX - 1 ||
-        (texts == NULL && texts_len != 0) || (ring == NULL && ring_len != 0) ||
-        max_depth < 0 || max_depth > HC_JSON_DEPTH_LIMIT ||
-        !hc_offsets_ok(n, offsets, texts_len) || !hc_offsets_ok(n, block_offsets, blocks_len)) {
+    b->status = malloc(n);
+    if (b->status == NULL) {
+        free(b);
+        return NULL;
+    }
+    memset(b->status, HC_E_SIGNATURE_INVALID, n);
+    if (offsets == NULL || block_offsets == NULL || (texts == NULL && texts_len != 0) ||
+        (ring == NULL && ring_len != 0) || max_depth < 0 || max_depth > HC_JSON_DEPTH_LIMIT ||
+        !hc_offsets_ok(n, offsets, texts_len) || !hc_offsets_ok(n, block_offsets, SIZE_MAX)) {
         b->rc = HC_E_ARG;
         return b;
     }
@@ -299,22 +322,40 @@ hc_batch *hc_claims_start(size_t n, const char *texts, size_t texts_len, const s
         b->rc = HC_E_STATE;
         return b;
     }
+    b->offsets = malloc(2 * (n + 1) * sizeof(size_t));
+    b->texts = hc_copy(texts, texts_len);
+    b->ring = hc_copy(ring, ring_len);
+    /* Zeroed, so an item's block never holds stale heap bytes. */
+    b->blocks = calloc(block_offsets[n] != 0 ? block_offsets[n] : 1, 1);
     b->job.done = calloc(n, 1);
-    if (b->job.done == NULL) {
-        free(b);
+    if (b->offsets == NULL || b->texts == NULL || b->ring == NULL || b->blocks == NULL ||
+        b->job.done == NULL) {
+        hc_batch_free(b);
         return NULL;
     }
+    memcpy(b->offsets, offsets, (n + 1) * sizeof(size_t));
+    memcpy(b->offsets + n + 1, block_offsets, (n + 1) * sizeof(size_t));
     b->job.n = n;
-    b->job.msgs = texts != NULL ? (const uchar *) texts : hc_empty;
-    b->job.offsets = offsets;
-    b->job.results = status;
-    b->job.out = blocks;
-    b->job.out_offsets = block_offsets;
+    b->job.msgs = b->texts;
+    b->job.offsets = b->offsets;
+    b->job.results = b->status;
+    b->job.out = b->blocks;
+    b->job.out_offsets = b->offsets + n + 1;
     b->job.max_depth = max_depth;
-    b->job.ring = ring != NULL ? (const uchar *) ring : hc_empty;
+    b->job.ring = b->ring;
     b->job.ring_len = ring_len;
     hc_batch_launch(b, nthreads);
     return b;
+}
+
+const unsigned char *hc_batch_status(const hc_batch *b)
+{
+    return b != NULL ? b->status : NULL;
+}
+
+const char *hc_batch_blocks(const hc_batch *b)
+{
+    return b != NULL ? b->blocks : NULL;
 }
 
 int hc_batch_ready(hc_batch *b, size_t want, size_t *ready)
@@ -361,22 +402,33 @@ void hc_batch_cancel(hc_batch *b)
 
 int hc_batch_wait(hc_batch *b)
 {
-    int rc;
-    int t;
-
     if (b == NULL) {
         return HC_E_NOMEM;
     }
     /* The waiting thread takes its share of what is left (the items are
      * claimed from the shared counter, so each is still done exactly once). */
     hc_batch_worker(&b->job);
-    for (t = 0; t < b->started; t++) {
+    for (int t = 0; t < b->started; t++) {
         pthread_join(b->threads[t], NULL);
     }
-    rc = b->rc;
+    b->started = 0;
+    return b->rc;
+}
+
+void hc_batch_free(hc_batch *b)
+{
+    if (b == NULL) {
+        return;
+    }
+    hc_batch_cancel(b);
+    hc_batch_wait(b);
     free(b->job.done);
+    free(b->blocks);
+    free(b->status);
+    free(b->ring);
+    free(b->texts);
+    free(b->offsets);
     free(b);
-    return rc;
 }
 
 /* ------------------------------------------------------------------ */

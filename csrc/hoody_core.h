@@ -125,27 +125,41 @@ int hc_verify_parts(const char *sig, const char *prefix, size_t plen,
 int hc_verify_batch(size_t n, const char *msgs, size_t msgs_len, const size_t *offsets,
                     const char *sigs, const char *pks, unsigned char *results, int nthreads);
 
-/* An asynchronous batch (hc_claims_start / hc_batch_wait); opaque. */
+/* An asynchronous batch (hc_claims_start ... hc_batch_free); opaque.  It
+ * owns every buffer its threads touch, so a handle the caller loses leaks,
+ * and never has a thread write into memory the caller freed. */
 typedef struct hc_batch hc_batch;
 
-/* Work on the batch's remaining items in the calling thread too, join its
- * threads, free it and return HC_OK, HC_E_ARG or HC_E_STATE (then no item
- * is HC_OK), or HC_E_NOMEM for NULL.  Call exactly once per batch started. */
+/* Work on the batch's remaining items in the calling thread too and join its
+ * threads; then every item is done (or, after hc_batch_cancel, never will
+ * be).  Returns HC_OK, HC_E_ARG or HC_E_STATE (then no item is HC_OK), or
+ * HC_E_NOMEM for NULL.  Calling it again returns the same at once. */
 int hc_batch_wait(hc_batch *b);
+
+/* hc_batch_cancel, hc_batch_wait, then free the batch and its buffers
+ * (NULL: nothing).  Call exactly once per batch started. */
+void hc_batch_free(hc_batch *b);
 
 /* Results in order while the batch runs: return once items [0, k) are all
  * done for some k >= min(want, n), with *ready = k (every item done so far
  * in that order).  The caller works on items not yet taken while it waits,
  * so results come as fast as with one more thread.  Returns HC_OK, the
  * batch's HC_E_ARG or HC_E_STATE (*ready = 0), or HC_E_NOMEM for NULL.
- * Items [0, *ready) of status and the blocks may then be read; only the
- * thread that owns the batch calls this, before hc_batch_wait. */
+ * Items [0, *ready) of the status and blocks may then be read; only the
+ * thread that owns the batch calls this. */
 int hc_batch_ready(hc_batch *b, size_t want, size_t *ready);
 
 /* Stop the batch early: items not yet taken are never checked (their status
  * stays HC_E_SIGNATURE_INVALID), those in progress finish; hc_batch_ready
- * then returns at once with what is done.  hc_batch_wait is still needed. */
+ * then returns at once with what is done. */
 void hc_batch_cancel(hc_batch *b);
+
+/* The batch's status (n bytes: item i's return code) and blocks
+ * (block_offsets[n] bytes), owned by the batch until hc_batch_free.  Read
+ * only items hc_batch_ready reported done, or any after hc_batch_wait.  NULL
+ * for an empty batch or one refused for its arguments or state. */
+const unsigned char *hc_batch_status(const hc_batch *b);
+const char *hc_batch_blocks(const hc_batch *b);
 
 /* Exactly 2 * outlen hex digits (either case) into outlen bytes. */
 int hc_hex_decode(const char *in, size_t inlen, char *out, size_t outlen);
@@ -236,16 +250,16 @@ int hc_claim_check(const unsigned char *in, size_t len, const unsigned char *rin
 
 /* hc_claim_check of n claims on up to nthreads new threads (0: one per
  * online CPU; < 0: one fewer, for a caller that takes its results with
- * hc_batch_ready and so works too), returning at once; hc_batch_wait joins
- * them.  Claim i is
- * texts[offsets[i] .. offsets[i + 1]), its block is blocks[block_offsets[i]
- * .. block_offsets[i + 1]), its return code goes to status[i]
- * (HC_E_SIGNATURE_INVALID until it is done).  Every buffer must stay alive
- * and untouched until hc_batch_wait.  NULL only when out of memory. */
+ * hc_batch_ready and so works too), returning at once.  Claim i is
+ * texts[offsets[i] .. offsets[i + 1]) and its block is bytes
+ * [block_offsets[i], block_offsets[i + 1]) of the batch's blocks; its code
+ * goes to the batch's status[i] (HC_E_SIGNATURE_INVALID until it is done).
+ * The texts, offsets and ring are copied: the caller's buffers may go as
+ * soon as this returns.  NULL only when out of memory (also for blocks too
+ * large to allocate); argument and state errors are the batch's code. */
 hc_batch *hc_claims_start(size_t n, const char *texts, size_t texts_len, const size_t *offsets,
-                          const char *ring, size_t ring_len, char *blocks, size_t blocks_len,
-                          const size_t *block_offsets, unsigned char *status, int max_depth,
-                          int nthreads);
+                          const char *ring, size_t ring_len, const size_t *block_offsets,
+                          int max_depth, int nthreads);
 
 /* HC_CDEF_END */
 

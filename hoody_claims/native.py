@@ -160,6 +160,9 @@ if AVAILABLE:
     _hc_batch_wait = _lib.hc_batch_wait
     _hc_batch_ready = _lib.hc_batch_ready
     _hc_batch_cancel = _lib.hc_batch_cancel
+    _hc_batch_free = _lib.hc_batch_free
+    _hc_batch_status = _lib.hc_batch_status
+    _hc_batch_blocks = _lib.hc_batch_blocks
     _SIZES = _ffi.typeof("size_t[]")
     _NULL = _ffi.NULL
     _E_NOMEM = _lib.HC_E_NOMEM
@@ -524,17 +527,22 @@ class ClaimBatch:
     they are done, or :meth:`wait` for all of them.
 
     A batch belongs to the thread that started it: its methods are not to be called from
-    two threads at once (verify_many keeps each batch to itself)."""
+    two threads at once (verify_many keeps each batch to itself). The native batch owns
+    every buffer its threads touch and is freed when this object goes, so an exception
+    landing anywhere (a Ctrl-C between two lines) can at worst leak it."""
 
-    __slots__ = ("_cancelled", "_handle", "_n", "_rc", "_ready", "_refs", "_result", "_taken")
+    __slots__ = (
+        "_block_offsets", "_blocks", "_cancelled", "_handle", "_n", "_rc", "_ready",
+        "_result", "_status", "_taken",
+    )
 
-    def __init__(self, handle: Any, n: int, refs: tuple[Any, ...]) -> None:
+    def __init__(self, handle: Any, n: int, block_offsets: list[int]) -> None:
         self._handle = handle
         self._n = n
         self._rc = 0
-        # status, blocks, block_offsets, then the inputs the threads read: all stay alive
-        # with the batch, so no thread writes or reads freed memory.
-        self._refs = refs
+        self._block_offsets = block_offsets
+        self._status = _hc_batch_status(handle)
+        self._blocks = _hc_batch_blocks(handle)
         self._result: list[Checked | CodecError | None] | None = None
         self._taken = 0
         self._ready = _new(_SIZE_P)
@@ -542,18 +550,14 @@ class ClaimBatch:
 
     def join(self) -> None:
         """Wait for the native threads only (this thread works on what is left)."""
-        handle, self._handle = self._handle, None
-        if handle is not None:
-            self._rc = _hc_batch_wait(handle)
+        self._rc = _hc_batch_wait(self._handle)
 
     def cancel(self) -> None:
         """Stop: claims not yet started are never checked; wait for those in progress.
         :meth:`take` and :meth:`wait` then raise RuntimeError."""
-        handle = self._handle
-        if handle is not None:
-            self._cancelled = True
-            _hc_batch_cancel(handle)
-            self.join()
+        self._cancelled = True
+        _hc_batch_cancel(self._handle)
+        self.join()
 
     def take(self, at_least: int) -> list[Checked | CodecError | None]:
         """The results after those already taken, in order: at least ``at_least`` of them
@@ -564,17 +568,12 @@ class ClaimBatch:
         lo = self._taken
         if lo >= self._n:
             return []
-        handle = self._handle
-        if handle is None:
-            hi = self._n
-            rc = self._rc
-        else:
-            ready = self._ready
-            rc = _hc_batch_ready(handle, lo + max(at_least, 1), ready)
-            hi = ready[0]
+        ready = self._ready
+        rc = _hc_batch_ready(self._handle, lo + max(at_least, 1), ready)
         if rc:
             self.join()
             raise _batch_error(rc)
+        hi = ready[0]
         self._taken = hi
         return self._results(lo, hi)
 
@@ -592,22 +591,21 @@ class ClaimBatch:
     def _results(self, lo: int, hi: int) -> list[Checked | CodecError | None]:
         if lo >= hi:
             return []
-        status_c, blocks_c, block_offsets = self._refs[:3]
+        block_offsets = self._block_offsets
         base = block_offsets[lo]
         # One copy of the done items' blocks; each item reads its own part of it.
-        blocks = _unpack(blocks_c + base, block_offsets[hi] - base)
+        blocks = _unpack(self._blocks + base, block_offsets[hi] - base)
         return [
             _checked(code, blocks, block_offsets[j] - base)
-            for j, code in enumerate(_unpack(status_c + lo, hi - lo), lo)
+            for j, code in enumerate(_unpack(self._status + lo, hi - lo), lo)
         ]
 
     def __del__(self) -> None:
-        # Dropped unfinished (an exception left its caller): nobody will read the rest.
+        # Unfinished (an exception left its caller) or not: nobody reads it any more.
         handle = getattr(self, "_handle", None)
         if handle is not None:
             self._handle = None
-            _hc_batch_cancel(handle)
-            _hc_batch_wait(handle)
+            _hc_batch_free(handle)
 
 
 def check_claims_start(
@@ -624,17 +622,11 @@ def check_claims_start(
     offsets = [0, *accumulate(map(len, sent))]
     # Block j holds 3 * len + the extra bytes for each text before it.
     block_offsets = [3 * off + _BLOCK_EXTRA * j for j, off in enumerate(offsets)]
-    bpos = block_offsets[-1]
     blob = b"".join(sent)
-    offsets_c = _new(_SIZES, offsets)
-    block_offsets_c = _new(_SIZES, block_offsets)
-    status = _new(_UCHARS, max(n, 1))
-    blocks = _new(_CHARS, max(bpos, 1))
     handle = _hc_claims_start(
-        n, blob, len(blob), offsets_c, ring, len(ring), blocks, bpos, block_offsets_c, status,
+        n, blob, len(blob), _new(_SIZES, offsets), ring, len(ring), _new(_SIZES, block_offsets),
         DEFAULT_MAX_DEPTH, -1 if threads is None else max(1, threads),
     )
     if handle == _NULL:
         raise MemoryError("hoody_claims native core: out of memory")
-    refs = (status, blocks, block_offsets, blob, ring, offsets_c, block_offsets_c)
-    return ClaimBatch(handle, n, refs)
+    return ClaimBatch(handle, n, block_offsets)

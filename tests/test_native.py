@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from itertools import accumulate
 from pathlib import Path
 
 import nacl.bindings
@@ -521,78 +522,110 @@ def test_claims_start_cancel_stops_untaken_claims(issuer: Issuer) -> None:
     n = 400
     texts = [issuer.container_claim(container_id=CID, sub=f"u{i}").encode() for i in range(n)]
     ring = native.pack_keys(issuer.key_set().keys)
-    offsets = [0]
-    for t in texts:
-        offsets.append(offsets[-1] + len(t))
+    offsets = [0, *accumulate(map(len, texts))]
     block_offsets = [3 * off + lib.HC_CHECK_BLOCK_EXTRA * j for j, off in enumerate(offsets)]
-    blocks = ffi.new("char[]", block_offsets[-1])
-    status = ffi.new("unsigned char[]", n)
     ready = ffi.new("size_t *")
     handle = lib.hc_claims_start(n, b"".join(texts), offsets[-1], ffi.new("size_t[]", offsets), ring,
-                                 len(ring), blocks, block_offsets[-1], ffi.new("size_t[]", block_offsets),
-                                 status, 32, 1)
+                                 len(ring), ffi.new("size_t[]", block_offsets), 32, 1)
     assert lib.hc_batch_ready(handle, 2, ready) == lib.HC_OK and ready[0] >= 2
     lib.hc_batch_cancel(handle)
     lib.hc_batch_cancel(handle)  # twice is the same
     # Returns at once with what is done (no wait for claims that will never be checked).
     assert lib.hc_batch_ready(handle, n, ready) == lib.HC_OK and 2 <= ready[0] <= n
     assert lib.hc_batch_wait(handle) == lib.HC_OK
-    codes = list(status)
+    assert lib.hc_batch_wait(handle) == lib.HC_OK  # again: the same, at once
+    codes = list(ffi.unpack(lib.hc_batch_status(handle), n))
+    lib.hc_batch_free(handle)
     checked = codes.count(lib.HC_OK)
     assert checked + codes.count(lib.HC_E_SIGNATURE_INVALID) == n  # untouched ones stay refused
     assert all(code == lib.HC_OK for code in codes[:ready[0]])
     assert 2 <= checked < n
 
 
+def test_claims_start_copies_its_inputs(issuer: Issuer) -> None:
+    """The caller's buffers may go (or change) as soon as hc_claims_start returns: the
+    batch's threads read only their own copies, so a lost handle cannot corrupt memory."""
+    ffi, lib = _lib()
+    n = 64
+    texts = [issuer.container_claim(container_id=CID, sub=f"u{i}").encode() for i in range(n)]
+    ring = bytearray(native.pack_keys(issuer.key_set().keys))
+    blob = bytearray(b"".join(texts))
+    offsets = ffi.new("size_t[]", [0, *accumulate(map(len, texts))])
+    block_offsets = ffi.new("size_t[]", [3 * offsets[j] + lib.HC_CHECK_BLOCK_EXTRA * j
+                                         for j in range(n + 1)])
+    handle = lib.hc_claims_start(n, ffi.from_buffer(blob), len(blob), offsets,
+                                 ffi.from_buffer(ring), len(ring), block_offsets, 32, 1)
+    blob[:] = b"x" * len(blob)
+    ring[:] = bytes(len(ring))
+    for j in range(n + 1):
+        offsets[j] = block_offsets[j] = 0
+    assert lib.hc_batch_wait(handle) == lib.HC_OK
+    assert list(ffi.unpack(lib.hc_batch_status(handle), n)) == [lib.HC_OK] * n
+    lib.hc_batch_free(handle)
+
+
 def test_claims_start_raw_argument_checks() -> None:
     ffi, lib = _lib()
-    status = ffi.new("unsigned char[]", 2)
     size = 3 * 3 + lib.HC_CHECK_BLOCK_EXTRA  # each text is 3 bytes
-    blocks = ffi.new("char[]", 2 * size)
     null = ffi.NULL
     good = [0, size, 2 * size]
 
-    def run(offsets: list[int], block_offsets: list[int], st: object = status,
-            blk: object = blocks, ring: object = b"", ring_len: int = 0, depth: int = 32) -> int:
-        handle = lib.hc_claims_start(2, b"abcdef", 6, ffi.new("size_t[]", offsets), ring, ring_len,
-                                     blk, good[2], ffi.new("size_t[]", block_offsets), st, depth, 2)
-        return int(lib.hc_batch_wait(handle))
+    def run(offsets: list[int], block_offsets: object = good, ring: object = b"",
+            ring_len: int = 0, depth: int = 32) -> tuple[int, list[int]]:
+        blocks = null if block_offsets is None else ffi.new("size_t[]", block_offsets)
+        handle = lib.hc_claims_start(2, b"abcdef", 6, ffi.new("size_t[]", offsets), ring,
+                                     ring_len, blocks, depth, 2)
+        try:
+            rc = int(lib.hc_batch_wait(handle))
+            return rc, list(ffi.unpack(lib.hc_batch_status(handle), 2))
+        finally:
+            lib.hc_batch_free(handle)
 
-    assert run([0, 3, 6], good) == lib.HC_OK
-    assert list(status) == [lib.HC_E_GENERAL] * 2  # neither is a claim
-    assert run([0, 4, 3], good) == lib.HC_E_ARG  # offsets going back
-    assert run([0, 3, 7], good) == lib.HC_E_ARG  # past the texts
-    assert list(status) == [lib.HC_E_SIGNATURE_INVALID] * 2  # fail closed
-    assert run([0, 3, 6], [0, good[1], good[2] + 1]) == lib.HC_E_ARG  # past the blocks
-    assert run([0, 3, 6], good, blk=null) == lib.HC_E_ARG
-    assert run([0, 3, 6], good, st=null) == lib.HC_E_ARG
-    assert run([0, 3, 6], good, ring=null, ring_len=4) == lib.HC_E_ARG
-    assert run([0, 3, 6], good, depth=-1) == lib.HC_E_ARG
-    assert run([0, 3, 6], [0, 2, good[2]]) == lib.HC_OK  # a block too small: that item only
-    assert list(status) == [lib.HC_E_ARG, lib.HC_E_GENERAL]
-    assert lib.hc_batch_wait(lib.hc_claims_start(0, null, 0, null, null, 0, null, 0, null, null,
-                                                 32, 2)) == lib.HC_OK
+    assert run([0, 3, 6]) == (lib.HC_OK, [lib.HC_E_GENERAL] * 2)  # neither is a claim
+    closed = (lib.HC_E_ARG, [lib.HC_E_SIGNATURE_INVALID] * 2)  # refused: fail closed
+    assert run([0, 4, 3]) == closed  # offsets going back
+    assert run([0, 3, 7]) == closed  # past the texts
+    assert run([0, 3, 6], [0, good[2], good[1]]) == closed  # blocks going back
+    assert run([0, 3, 6], None) == closed
+    assert run([0, 3, 6], ring=null, ring_len=4) == closed
+    assert run([0, 3, 6], depth=-1) == closed
+    # A block too small: that item only.
+    assert run([0, 3, 6], [0, 2, good[2]]) == (lib.HC_OK, [lib.HC_E_ARG, lib.HC_E_GENERAL])
+    # Blocks too large to allocate: out of memory (NULL), not a crash.
+    assert lib.hc_claims_start(2, b"abcdef", 6, ffi.new("size_t[]", [0, 3, 6]), b"", 0,
+                               ffi.new("size_t[]", [0, 1, 2**62]), 32, 2) == null
+    empty = lib.hc_claims_start(0, null, 0, null, null, 0, null, 32, 2)
+    assert lib.hc_batch_wait(empty) == lib.HC_OK
+    assert lib.hc_batch_status(empty) == null and lib.hc_batch_blocks(empty) == null
+    lib.hc_batch_free(empty)
     assert lib.hc_batch_wait(null) == lib.HC_E_NOMEM
+    lib.hc_batch_free(null)  # harmless
+    assert lib.hc_batch_status(null) == null and lib.hc_batch_blocks(null) == null
     # hc_batch_ready: the batch's argument error with nothing ready; results in order; -1 threads.
     ready = ffi.new("size_t *", 99)
     for nthreads in (-1, 0, 1):
         handle = lib.hc_claims_start(2, b"abcdef", 6, ffi.new("size_t[]", [0, 3, 7]), b"", 0,
-                                     blocks, good[2], ffi.new("size_t[]", good), status, 32, nthreads)
+                                     ffi.new("size_t[]", good), 32, nthreads)
         assert lib.hc_batch_ready(handle, 2, ready) == lib.HC_E_ARG and ready[0] == 0
         assert lib.hc_batch_wait(handle) == lib.HC_E_ARG
+        lib.hc_batch_free(handle)
         handle = lib.hc_claims_start(2, b"abcdef", 6, ffi.new("size_t[]", [0, 3, 6]), b"", 0,
-                                     blocks, good[2], ffi.new("size_t[]", good), status, 32, nthreads)
+                                     ffi.new("size_t[]", good), 32, nthreads)
+        status = lib.hc_batch_status(handle)
         assert lib.hc_batch_ready(handle, 1, ready) == lib.HC_OK and 1 <= ready[0] <= 2
         assert status[0] == lib.HC_E_GENERAL
         assert lib.hc_batch_ready(handle, 5, ready) == lib.HC_OK and ready[0] == 2
         assert lib.hc_batch_ready(handle, 2, null) == lib.HC_E_ARG
         assert lib.hc_batch_wait(handle) == lib.HC_OK
-        assert list(status) == [lib.HC_E_GENERAL] * 2
-    empty = lib.hc_claims_start(0, null, 0, null, null, 0, null, 0, null, null, 32, -1)
+        assert list(ffi.unpack(status, 2)) == [lib.HC_E_GENERAL] * 2
+        lib.hc_batch_free(handle)
+    empty = lib.hc_claims_start(0, null, 0, null, null, 0, null, 32, -1)
     assert lib.hc_batch_ready(empty, 3, ready) == lib.HC_OK and ready[0] == 0
-    assert lib.hc_batch_wait(empty) == lib.HC_OK
     assert lib.hc_batch_ready(null, 1, ready) == lib.HC_E_NOMEM
     lib.hc_batch_cancel(null)  # harmless
-    lib.hc_batch_cancel(empty := lib.hc_claims_start(0, null, 0, null, null, 0, null, 0, null,
-                                                     null, 32, -1))
-    assert lib.hc_batch_wait(empty) == lib.HC_OK
+    lib.hc_batch_cancel(empty)
+    lib.hc_batch_free(empty)
+    # Freed unfinished: the rest is cancelled and the threads joined before the buffers go.
+    handle = lib.hc_claims_start(2, b"abcdef", 6, ffi.new("size_t[]", [0, 3, 6]), b"", 0,
+                                 ffi.new("size_t[]", good), 32, 2)
+    lib.hc_batch_free(handle)

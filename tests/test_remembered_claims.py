@@ -262,7 +262,7 @@ def test_verify_many_interrupted_cancels_its_batch(issuer: Issuer) -> None:
     batch = seen.pop("batch")
     with pytest.raises(RuntimeError, match="cancelled"):
         batch.wait()
-    checked = sum(1 for code in batch._refs[0][0:1500] if code == 0)  # status HC_OK
+    checked = sum(1 for code in batch._status[0:1500] if code == 0)  # status HC_OK
     assert 16 <= checked < 1500  # two takes of >= 8 were done; the rest was never started
     assert [r.sub for r in v.verify_many(claims[:20], now=NOW)] == [f"u{i}" for i in range(20)]  # type: ignore[union-attr]
 

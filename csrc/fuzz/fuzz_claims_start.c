@@ -1,9 +1,10 @@
 /* hc_claims_start / hc_batch_wait against hc_claim_check, item by item,
  * with the fake deterministic verify function of fuzz_verify_payload.c:
- * each item's status and its whole block (both pre-filled with the same
- * bytes) must equal a separate hc_claim_check of that item.  The texts and
- * the blocks are each one heap block of exactly their total size, so ASan
- * sees a thread writing past its item's block.
+ * each item's status and its whole block must equal a separate
+ * hc_claim_check of that item (into a zeroed block, as the batch's start).
+ * The caller's texts, offsets and ring are freed as soon as the batch has
+ * started, so ASan sees a thread reading them after hc_claims_start
+ * returned.
  *
  * Layout: byte 0 = thread count (% 6 - 1), ring mode (/ 6 % 2) and
  * "synthesized" (/ 12 % 2: each item is payload bytes that fuzz_claim_text.h
@@ -63,6 +64,16 @@ static int all_bytes(const char *p, size_t len, unsigned char value)
     return 1;
 }
 
+static int wait_and_free(hc_batch *b)
+{
+    int rc;
+
+    FUZZ_CHECK(b != NULL);
+    rc = hc_batch_wait(b);
+    hc_batch_free(b);
+    return rc;
+}
+
 /* Argument errors are reported by hc_batch_wait, and no item is HC_OK. */
 static void probe_args(const char *texts, size_t texts_len, const unsigned char *ring,
                        size_t ring_len)
@@ -70,43 +81,33 @@ static void probe_args(const char *texts, size_t texts_len, const unsigned char 
     size_t offsets[3] = {0, texts_len / 2, texts_len};
     size_t block_offsets[3] = {0, 1000, 2000};
     size_t bad_offsets[3] = {0, 1000, 999};
-    unsigned char status[2] = {0, 0};
-    char *blocks = malloc(2000);
+    size_t past_texts[3] = {0, texts_len / 2, texts_len + 1};
 
-    FUZZ_CHECK(blocks != NULL);
-    FUZZ_CHECK(hc_batch_wait(hc_claims_start(2, texts, texts_len, offsets, (const char *) ring,
-                                             ring_len, blocks, 2000, block_offsets, NULL, 32,
+    FUZZ_CHECK(wait_and_free(hc_claims_start(2, texts, texts_len, offsets, (const char *) ring,
+                                             ring_len, NULL, 32, 1)) == HC_E_ARG);
+    FUZZ_CHECK(wait_and_free(hc_claims_start(2, texts, texts_len, past_texts,
+                                             (const char *) ring, ring_len, block_offsets, 32,
                                              1)) == HC_E_ARG);
-    FUZZ_CHECK(hc_batch_wait(hc_claims_start(2, texts, texts_len, offsets, (const char *) ring,
-                                             ring_len, blocks, 2000, block_offsets, status,
-                                             HC_JSON_DEPTH_LIMIT + 1, 1)) == HC_E_ARG);
-    FUZZ_CHECK(status[0] == HC_E_SIGNATURE_INVALID && status[1] == HC_E_SIGNATURE_INVALID);
-    status[0] = status[1] = 0;
-    FUZZ_CHECK(hc_batch_wait(hc_claims_start(2, texts, texts_len, offsets, (const char *) ring,
-                                             ring_len, blocks, 2000, bad_offsets, status, 32,
-                                             1)) == HC_E_ARG);
-    FUZZ_CHECK(status[0] == HC_E_SIGNATURE_INVALID && status[1] == HC_E_SIGNATURE_INVALID);
-    FUZZ_CHECK(hc_batch_wait(hc_claims_start(2, texts, texts_len, offsets, (const char *) ring,
-                                             ring_len, blocks, 1999, block_offsets, status, 32,
-                                             1)) == HC_E_ARG);
-    FUZZ_CHECK(hc_batch_wait(hc_claims_start(2, texts, texts_len, offsets, NULL, ring_len + 1,
-                                             blocks, 2000, block_offsets, status, 32, 1)) ==
-               HC_E_ARG);
-    FUZZ_CHECK(hc_batch_wait(hc_claims_start(0, NULL, 0, NULL, NULL, 0, NULL, 0, NULL, NULL, 32,
-                                             1)) == HC_OK);
+    FUZZ_CHECK(wait_and_free(hc_claims_start(2, texts, texts_len, offsets, (const char *) ring,
+                                             ring_len, bad_offsets, 32, 1)) == HC_E_ARG);
+    FUZZ_CHECK(wait_and_free(hc_claims_start(2, texts, texts_len, offsets, NULL, ring_len + 1,
+                                             block_offsets, 32, 1)) == HC_E_ARG);
+    FUZZ_CHECK(wait_and_free(hc_claims_start(0, NULL, 0, NULL, NULL, 0, NULL, 32, 1)) == HC_OK);
     {
-        /* hc_batch_ready reports the batch's argument error, and nothing ready */
+        /* hc_batch_ready reports the batch's argument error, nothing ready,
+         * and every status fails closed */
         hc_batch *b = hc_claims_start(2, texts, texts_len, offsets, (const char *) ring,
-                                      ring_len, blocks, 1999, block_offsets, status, 32, -1);
+                                      ring_len, block_offsets, HC_JSON_DEPTH_LIMIT + 1, -1);
         size_t ready = 99;
 
         FUZZ_CHECK(b != NULL);
         FUZZ_CHECK(hc_batch_ready(b, 2, &ready) == HC_E_ARG && ready == 0);
         FUZZ_CHECK(hc_batch_ready(b, 2, NULL) == HC_E_ARG);
-        FUZZ_CHECK(hc_batch_wait(b) == HC_E_ARG);
+        FUZZ_CHECK(hc_batch_status(b)[0] == HC_E_SIGNATURE_INVALID &&
+                   hc_batch_status(b)[1] == HC_E_SIGNATURE_INVALID);
+        FUZZ_CHECK(wait_and_free(b) == HC_E_ARG);
         FUZZ_CHECK(hc_batch_ready(NULL, 2, &ready) == HC_E_NOMEM);
     }
-    free(blocks);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -242,43 +243,58 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         block_offsets[i + 1] = block_offsets[i] + size_i;
     }
-    blocks = malloc(block_offsets[n]);
+    blocks = malloc(block_offsets[n] == 0 ? 1 : block_offsets[n]);
     FUZZ_CHECK(blocks != NULL);
-    memset(blocks, 0xa5, block_offsets[n]);
-    memset(status, 0x77, n);
     {
         /* Results taken in steps of seed % 4 items with hc_batch_ready (0: only
          * the wait); what an item reads as done must not change afterwards.
          * seed / 4 % 4 == 3: cancelled after the first step, after which an
          * item is either checked in full or untouched. */
-        hc_batch *b = hc_claims_start(n, texts, texts_len, offsets, (const char *) ring,
-                                      ring_len, blocks, block_offsets[n], block_offsets, status,
-                                      depth, threads);
+        /* The batch is given copies freed as soon as it starts: ASan then sees
+         * a thread still reading the caller's buffers. */
+        char *texts_c = fuzz_dup((const uint8_t *) texts, texts_len);
+        char *offsets_c = fuzz_dup((const uint8_t *) offsets, (n + 1) * sizeof *offsets);
+        char *block_offsets_c = fuzz_dup((const uint8_t *) block_offsets,
+                                         (n + 1) * sizeof *block_offsets);
+        char *ring_c = ring != NULL ? fuzz_dup(ring, ring_len) : NULL;
+        hc_batch *b = hc_claims_start(n, texts_c, texts_len, (const size_t *) offsets_c, ring_c,
+                                      ring_len, (const size_t *) block_offsets_c, depth, threads);
+        const unsigned char *st;
         size_t step = seed % 4;
         size_t ready = 0;
         int cancelled_here = 0;
         unsigned char *seen = malloc(n);
 
+        free(texts_c);
+        free(offsets_c);
+        free(block_offsets_c);
+        free(ring_c);
         FUZZ_CHECK(b != NULL && seen != NULL);
+        st = hc_batch_status(b);
+        FUZZ_CHECK(st != NULL && hc_batch_blocks(b) != NULL);
         while (step != 0 && ready < n && !cancelled_here) {
             size_t before = ready;
             size_t want = ready + step;
 
             FUZZ_CHECK(hc_batch_ready(b, want, &ready) == HC_OK);
             FUZZ_CHECK(ready >= (want < n ? want : n) && ready <= n && ready >= before);
-            memcpy(seen + before, status + before, ready - before);
+            memcpy(seen + before, st + before, ready - before);
             if (seed / 4 % 4 == 3) {
                 hc_batch_cancel(b);
                 cancelled_here = 1;
                 before = ready;
                 FUZZ_CHECK(hc_batch_ready(b, n, &ready) == HC_OK);
                 FUZZ_CHECK(ready >= before && ready <= n);
-                memcpy(seen + before, status + before, ready - before);
+                memcpy(seen + before, st + before, ready - before);
             }
         }
         rc = hc_batch_wait(b);
         FUZZ_CHECK(rc == HC_OK);
-        FUZZ_CHECK(memcmp(seen, status, ready) == 0);
+        FUZZ_CHECK(hc_batch_wait(b) == HC_OK);
+        FUZZ_CHECK(memcmp(seen, st, ready) == 0);
+        memcpy(status, st, n);
+        memcpy(blocks, hc_batch_blocks(b), block_offsets[n]);
+        hc_batch_free(b);
         free(seen);
         cancelled = cancelled_here;
     }
@@ -292,12 +308,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int want;
 
         FUZZ_CHECK(one != NULL);
-        memset(one, 0xa5, size_i);
+        memset(one, 0, size_i); /* as the batch's blocks start */
         want = hc_claim_check(item, len, ring, ring_len, one, size_i, depth);
         FUZZ_CHECK(want == HC_OK || want == HC_E_SIGNATURE_INVALID || want == HC_E_PAYLOAD ||
                    want == HC_E_GENERAL || want == HC_E_ARG);
         FUZZ_CHECK((want == HC_E_ARG) == (size_i < 3 * len + HC_CHECK_BLOCK_EXTRA));
-        if (cancelled && all_bytes(blocks + block_offsets[i], size_i, 0xa5) &&
+        if (cancelled && all_bytes(blocks + block_offsets[i], size_i, 0) &&
             status[i] == HC_E_SIGNATURE_INVALID) {
             /* never taken: nothing written (a checked item always writes its block) */
         } else {
