@@ -19,12 +19,15 @@ __all__ = ["RememberedClaims"]
 class RememberedClaims:
     """A thread-safe LRU of signature-checked claims, tied to one key-set fingerprint.
 
-    The entries live in one dict per key-set fingerprint, swapped for a fresh one when the
-    fingerprint changes, and a caller only ever reads or writes the dict of the fingerprint
-    it holds. So no ordering of threads can hand out a claim checked with keys that have
-    since changed (a late put lands in a dict nobody reads any more), and the hot path needs
-    no lock: each OrderedDict operation is atomic on its own, and a race between two of them
-    at worst forgets an entry or evicts one too many. The lock only serialises the swap.
+    The entries live in one dict per key-set fingerprint, swapped for a fresh one when a
+    lookup brings another fingerprint, and a caller only ever reads or writes the dict of the
+    fingerprint it holds. So no ordering of threads can hand out a claim checked with keys
+    that have since changed (a late put lands in a dict nobody reads any more), and the hot
+    path needs no lock: each OrderedDict operation is atomic on its own, and a race between
+    two of them at worst forgets an entry or evicts one too many. The lock only serialises
+    the swap. Only lookups swap: a put under another fingerprint than the current one is a
+    check finished under keys that have been replaced since (or that replaced them while it
+    ran), and dropping it is cheaper than emptying what the new keys have checked.
     """
 
     def __init__(self, maxsize: int = 4096) -> None:
@@ -55,12 +58,11 @@ class RememberedClaims:
         return claim
 
     def put(self, key: Hashable, fingerprint: str, claim: Claim) -> None:
-        """Remember a claim whose signature verified under the key set ``fingerprint``."""
-        if self.maxsize == 0:
-            return
+        """Remember a claim whose signature verified under the key set ``fingerprint`` (unless
+        a lookup has brought other keys since)."""
         verified_under, entries = self._state
-        if verified_under != fingerprint:
-            entries = self._entries_for(fingerprint)
+        if verified_under != fingerprint or self.maxsize == 0:
+            return
         entries[key] = claim
         # One put adds at most one entry, so one eviction keeps the bound, however puts from
         # several threads interleave (a full cache evicts on every new claim: no loop here).
@@ -72,11 +74,9 @@ class RememberedClaims:
 
     def put_many(self, items: list[tuple[Hashable, Claim]], fingerprint: str) -> None:
         """:meth:`put` for many claims at once (verify_many)."""
-        if self.maxsize == 0 or not items:
-            return
         verified_under, entries = self._state
-        if verified_under != fingerprint:
-            entries = self._entries_for(fingerprint)
+        if verified_under != fingerprint or self.maxsize == 0:
+            return
         for key, claim in items:
             entries[key] = claim
         self._evict(entries)

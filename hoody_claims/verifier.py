@@ -122,18 +122,37 @@ class _Verifier:
         """Verify many claims; the new ones are checked on native threads, on every core.
 
         Returns, in order, each ``Claim`` or the ``HoodyClaimsError`` its claim raised.
+        Every claim is answered under the key set the call ends with: when a claim's unknown
+        kid refreshes the keys, the batch is checked again under the new set, so a claim
+        remembered (or checked) under keys that are gone is refused wherever it stands.
         """
         if isinstance(claims, (str, bytes, bytearray)) or not isinstance(claims, Sequence):
             raise TypeError("verify_many takes a list of claims; use verify for one claim")
         t = self._now(now)
         keys = self._source.key_set()
-        fingerprint = keys.fingerprint
+        # Twice at most: a refresh is rate-limited, and a second one inside one call comes
+        # from another thread racing this one, which no snapshot can order anyway.
+        for _ in range(2):
+            results = self._verify_many_under(claims, keys, t)
+            try:
+                ended_with = self._source.key_set()
+            except HoodyClaimsError:  # a failed TTL refresh keeps the keys just used
+                break
+            if ended_with.fingerprint == keys.fingerprint:
+                break
+            keys = ended_with
+        return results
+
+    def _verify_many_under(
+        self, claims: Sequence[ClaimInput], keys: KeySet, t: int
+    ) -> list[Claim | HoodyClaimsError]:
+        """One pass of verify_many starting from the key set ``keys``."""
         results: list[Claim | HoodyClaimsError] = []
         if self._checker is not None:
             self._verify_many_native(claims, self._checker, keys, t, results)
             return results
         # Other backends or signed data: steps 1-2 for all, one verify_batch call, the rest.
-        pending = self._prepare_batch(claims, fingerprint, t, results)
+        pending = self._prepare_batch(claims, keys.fingerprint, t, results)
         verdicts = self._backend.verify_batch(_triples(pending)) if pending else []
         self._finish_batch(pending, verdicts, claims, t, results)
         return results

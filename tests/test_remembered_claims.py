@@ -360,7 +360,46 @@ def test_a_claim_checked_under_old_keys_is_never_served_under_new_ones(issuer: I
     assert cache.get("c", "new-keys", NOW) is None  # one thread already sees the new key set
     cache.put("c", "old-keys", claim)  # a slower thread finishes a check made with the old one
     assert cache.get("c", "new-keys", NOW) is None
-    assert len(cache) == 0  # and seeing it emptied the cache
+    assert len(cache) == 0
     cache.put("c", "new-keys", claim)
     assert cache.get("c", "new-keys", NOW) is claim
+    # A late put under the old keys is dropped; it does not empty what the new keys checked.
+    cache.put("late", "old-keys", claim)
+    cache.put_many([("late", claim)], "old-keys")
+    assert cache.get("c", "new-keys", NOW) is claim and cache.get("late", "new-keys", NOW) is None
+    assert cache.get("c", "old-keys", NOW) is None  # a lookup under other keys empties it
+    assert cache.get("c", "new-keys", NOW) is None
     assert cache.get("c", "new-keys", claim.exp) is None and len(cache) == 0  # never at exp
+
+
+@pytest.mark.parametrize("backend", ["native", "pynacl", "cryptography"])
+@pytest.mark.parametrize("form", ["json", "dict"])
+@pytest.mark.parametrize("order", ["new-first", "remembered-first"])
+def test_verify_many_answers_every_claim_under_the_key_set_it_ends_with(
+    backend: str, form: str, order: str
+) -> None:
+    # X is remembered under {a}. The server now serves {b} only, and a batch holds X and Y
+    # (kid b): Y makes the store refresh to {b}. X must then be refused as a single verify
+    # refuses it, wherever it stands in the batch, not answered from the memory of {a}.
+    a, b = Issuer(kid="a"), Issuer(kid="b")
+    srv = KeyServer().start()
+    try:
+        srv.serve_document(a.key_document())
+        store = hc.KeyStore(srv.api_base, cache_dir=None, min_refresh_interval=0)
+        v = hc.ClaimVerifier(store, container_id=CID, backend=backend)
+        x = a.container_claim(container_id=CID, now=NOW, form=form, sub="x")
+        y = b.container_claim(container_id=CID, now=NOW, form=form, sub="y")
+        assert v.verify(x, now=NOW).sub == "x"
+        assert v.verify_many([x], now=NOW)[0].sub == "x"  # type: ignore[union-attr]
+        srv.serve_document(b.key_document())
+        batch = [y, x] if order == "new-first" else [x, y]
+        results = v.verify_many(batch, now=NOW)
+        found = dict(zip(("y", "x") if order == "new-first" else ("x", "y"), results))
+        assert isinstance(found["y"], hc.Claim) and found["y"].sub == "y"
+        assert isinstance(found["x"], hc.UnknownKey), found["x"]
+        with pytest.raises(hc.UnknownKey):
+            v.verify(x, now=NOW)
+        # And the claims checked under {b} are remembered under it.
+        assert [r.sub for r in v.verify_many([y, y], now=NOW)] == ["y", "y"]  # type: ignore[union-attr]
+    finally:
+        srv.stop()
