@@ -39,10 +39,20 @@ class KeySet:
     fingerprint: str = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.keys, _FrozenKeys):
+            # A copy of the caller's map: the set is shared between threads and named by its
+            # fingerprint, so changing the dict it was built from must not change it.
+            copied = {}
+            for kid, key in dict(self.keys).items():
+                if not isinstance(kid, str):
+                    raise TypeError(f"a kid must be a str, not {type(kid).__name__}")
+                copied[kid] = memoryview(key).tobytes()  # bytes-like only: bytes(32) is no key
+            frozen = _FrozenKeys(copied)
+            object.__setattr__(self, "keys", frozen)
         digest = hashlib.sha256()
         for kid in sorted(self.keys):
             name = kid.encode("utf-8", "surrogatepass")
-            key = bytes(self.keys[kid])
+            key = self.keys[kid]
             # Length-prefixed, so no two different key sets can feed the same bytes.
             digest.update(len(name).to_bytes(8, "big") + name + len(key).to_bytes(8, "big") + key)
         object.__setattr__(self, "fingerprint", digest.hexdigest())

@@ -161,3 +161,26 @@ def test_cli_verify_survives_a_lone_surrogate(issuer: Issuer, tmp_path: Any) -> 
     assert out.stdout.startswith("VALID") and "\x1b" not in out.stdout and "Traceback" not in out.stderr
     out = run_cli("decode", claim)
     assert out.returncode == 0 and "Traceback" not in out.stderr
+
+
+def test_a_key_set_does_not_follow_the_dict_it_was_built_from() -> None:
+    a, b = Issuer(kid="a"), Issuer(kid="b")
+    keys = {"a": bytearray(a.public_key)}
+    key_set = hc.KeySet(keys=keys)
+    fingerprint = key_set.fingerprint
+    verifier = hc.ClaimVerifier(key_set, container_id=CID)
+    claim = a.container_claim(container_id=CID, now=NOW, sub="alice")
+    assert outcome(verifier, claim) == "alice"
+    keys["a"][:] = b.public_key  # the caller reuses its dict and its buffer
+    keys["b"] = bytearray(b.public_key)
+    assert key_set.fingerprint == fingerprint and sorted(key_set) == ["a"]
+    assert key_set.get("a") == a.public_key and isinstance(key_set.get("a"), bytes)
+    assert outcome(hc.ClaimVerifier(key_set, container_id=CID), claim) == "alice"
+    assert outcome(hc.ClaimVerifier(key_set, container_id=CID),
+                   b.container_claim(container_id=CID, now=NOW)) == "UNKNOWN_KEY"
+    with pytest.raises(TypeError):
+        key_set.keys["b"] = b.public_key  # type: ignore[index]
+    with pytest.raises(TypeError):
+        hc.KeySet(keys={"a": 32})  # type: ignore[dict-item]
+    with pytest.raises(TypeError):
+        hc.KeySet(keys={1: a.public_key})  # type: ignore[dict-item]
