@@ -60,14 +60,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _seconds(text: str) -> int:
-    """A non-negative whole number of seconds (argparse type)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
-    if value < 0:
+    """A non-negative whole number of seconds, in ASCII digits (argparse type).
+
+    int() alone would also take "1_000", " 5", "+5" and other scripts' digits (U+0665)."""
+    if text.startswith("-") and text[1:].isascii() and text[1:].isdigit():
         raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}")
+    return int(text)
+
+
+def _unix_time(text: str) -> int:
+    """A Unix time in whole seconds, in ASCII digits (argparse type)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        raise argparse.ArgumentTypeError(f"not a Unix time in whole seconds: {text!r}")
+    return int(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -89,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
         "--leeway", type=_seconds, default=30, help="clock leeway in seconds (default 30)"
     )
     v.add_argument("--signed-data", choices=("b64", "raw", "auto"), default="b64")
-    v.add_argument("--now", type=int, help="check as of this Unix time")
+    v.add_argument("--now", type=_unix_time, help="check as of this Unix time")
     v.add_argument("--json", action="store_true", help="print the result as JSON")
     v.set_defaults(handler=_cmd_verify)
 
@@ -103,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         "--max-skew", type=_seconds, help="seconds (default from the key document, else 300)"
     )
     r.add_argument("--require-bound", action="store_true", help="refuse legacy headers")
-    r.add_argument("--now", type=int)
+    r.add_argument("--now", type=_unix_time)
     r.add_argument("--json", action="store_true")
     _key_options(r)
     r.set_defaults(handler=_cmd_verify_response)

@@ -159,6 +159,11 @@ def test_bad_seconds_directories_and_backends_are_usage_errors(issuer: Issuer, k
     claim = issuer.container_claim(container_id=CID)
     out = run("verify", claim, "--keys", keyfile, "--container-id", CID, "--leeway", "-5")
     assert out.returncode == 2 and "--leeway: must not be negative" in out.stderr
+    for odd in ("\u0665", "1_000", " 5", "+5", "5.0", "9" * 13):  # int() takes the first four
+        out = run("verify", claim, "--keys", keyfile, "--container-id", CID, "--leeway", odd)
+        assert out.returncode == 2 and "not a whole number of seconds" in out.stderr, (odd, out)
+        out = run("verify", claim, "--keys", keyfile, "--container-id", CID, "--now", odd)
+        assert out.returncode == 2 and "not a Unix time in whole seconds" in out.stderr, (odd, out)
     for cmd in (["demo"], ["verify", claim, "--keys", keyfile, "--container-id", CID]):
         out = run(*cmd, env={"HOODY_CLAIMS_BACKEND": "bogus"})
         assert out.returncode == 2 and "unknown backend 'bogus'" in out.stderr, out.stderr
