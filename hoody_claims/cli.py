@@ -20,7 +20,7 @@ from .claim_rules import ANY_CONTAINER
 from .encoding import CodecError, decode_b64
 from .errors import HoodyClaimsError, InvalidKeyDocument, KeyFetchFailed
 from .key_document import KeySet
-from .keystore import DEFAULT_API_BASE, KEY_PATH, KeyStore
+from .keystore import KEY_PATH, KeyStore
 from .response import verify_response
 from .strict_json import loads_strict, split_claim
 from .verifier import ClaimVerifier, IdentityVerifier
@@ -163,7 +163,7 @@ def _key_source_from(args: argparse.Namespace) -> KeySet | KeyStore:
     spec = args.keys
     cache = {"cache_dir": args.cache_dir} if args.cache_dir else {}
     if spec is None:
-        return KeyStore(os.environ.get("HOODY_API_BASE") or DEFAULT_API_BASE, **cache)
+        return KeyStore(**cache)  # HOODY_CLAIMS_KEYS, else HOODY_API_BASE, else Hoody's
     if spec.startswith(("http://", "https://")):
         base = spec[: -len(KEY_PATH)] if spec.rstrip("/").endswith(KEY_PATH) else spec
         return KeyStore(base, **cache)

@@ -10,18 +10,21 @@ request.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
+import socket
 import stat
 import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import HoodyClaimsError, InvalidKeyDocument, KeyFetchFailed
 from .key_document import MAX_DOCUMENT_BYTES, KeySet
@@ -32,6 +35,8 @@ DEFAULT_API_BASE = "https://api.hoody.com"
 KEY_PATH = "/api/v1/meta/public-key"
 #: A path to a key document, or the document itself: verify fully offline.
 KEYS_ENV = "HOODY_CLAIMS_KEYS"
+#: The API base to fetch from when none is given (default DEFAULT_API_BASE).
+API_BASE_ENV = "HOODY_API_BASE"
 #: With nothing usable cached, a failed fetch is retried after this many seconds at most.
 _EMPTY_RETRY_SECONDS = 5.0
 
@@ -93,8 +98,11 @@ class KeyStore:
     """Keys from ``{api_base}/api/v1/meta/public-key``, cached in memory and on disk.
 
     ``cache_dir=None`` keeps the cache in memory only. ``pinned`` (a KeySet, a path, or the
-    document text) — or the ``HOODY_CLAIMS_KEYS`` environment variable — serves a fixed
-    document with no network at all. ``clock`` returns Unix seconds (injectable for tests).
+    document text) serves a fixed document with no network at all. Given neither ``api_base``
+    nor ``pinned``, the ``HOODY_CLAIMS_KEYS`` environment variable pins the keys, else they are
+    fetched from ``HOODY_API_BASE`` (default https://api.hoody.com); an explicit argument
+    always wins over the environment. ``timeout`` bounds a whole fetch, not each socket read.
+    ``clock`` returns Unix seconds (injectable for tests).
     """
 
     def __init__(
@@ -110,7 +118,9 @@ class KeyStore:
     ) -> None:
         if ttl <= 0 or min_refresh_interval < 0 or timeout <= 0:
             raise ValueError("ttl and timeout must be positive, min_refresh_interval not negative")
-        self.api_base = (api_base or DEFAULT_API_BASE).rstrip("/")
+        if api_base is None and pinned is None and os.environ.get(KEYS_ENV):
+            pinned = os.environ[KEYS_ENV]
+        self.api_base = (api_base or os.environ.get(API_BASE_ENV) or DEFAULT_API_BASE).rstrip("/")
         if not self.api_base.startswith(("https://", "http://")):
             raise ValueError("api_base must be an http(s) URL")
         self.url = self.api_base + KEY_PATH
@@ -129,8 +139,6 @@ class KeyStore:
         self._last_attempt = float("-inf")
         self._last_error: HoodyClaimsError | None = None
         self._loaded: _Loaded | None = None
-        if pinned is None and os.environ.get(KEYS_ENV):
-            pinned = os.environ[KEYS_ENV]
         if pinned is not None:
             self._loaded = _Loaded(_load_pinned(pinned), self._clock(), "pinned")
 
@@ -145,6 +153,10 @@ class KeyStore:
         if loaded is not None and (
             loaded.origin == "pinned" or self._clock() - loaded.fetched_at < self.ttl
         ):
+            return loaded.keys
+        if loaded is not None and self._clock() - self._last_attempt < self.min_refresh_interval:
+            # A refresh just failed: keep serving the stale set, without waiting or a worker
+            # thread, until the next attempt is due (as _refresh would answer).
             return loaded.keys
         if not block:
             raise WouldBlock
@@ -225,18 +237,31 @@ class KeyStore:
             request = urllib.request.Request(
                 self.url, headers={"Accept": "application/json", "User-Agent": "hoody_claims"}
             )
-            with _OPENER.open(request, timeout=self.timeout) as response:
-                status = response.status
-                body: bytes = response.read(MAX_DOCUMENT_BYTES + 1)
+            with _deadline(self.timeout) as expired:
+                try:
+                    with _OPENER.open(request, timeout=self.timeout) as response:
+                        status = response.status
+                        body: bytes = response.read(MAX_DOCUMENT_BYTES + 1)
+                        # read(n) returns what came before a close; Content-Length says more
+                        missing = getattr(response, "length", None)
+                finally:
+                    if expired():
+                        raise TimeoutError(f"no whole answer within {self.timeout:g} s")
         except urllib.error.HTTPError as exc:
             raise KeyFetchFailed(f"{self.url} answered HTTP {exc.code}") from None
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            reason = getattr(exc, "reason", None) or exc.__class__.__name__
-            raise KeyFetchFailed(f"could not fetch {self.url}: {reason}") from None
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+            # HTTPException: a reply that is not HTTP (bad status line, truncated chunks...).
+            reason = getattr(exc, "reason", None) or str(exc)
+            what = exc.__class__.__name__
+            raise KeyFetchFailed(
+                f"could not fetch {self.url}: {what}: {reason}" if reason else f"{self.url}: {what}"
+            ) from None
         if status != 200:
             raise KeyFetchFailed(f"{self.url} answered HTTP {status}")
         if len(body) > MAX_DOCUMENT_BYTES:
             raise InvalidKeyDocument("the key document is larger than 1 MiB")
+        if missing:
+            raise KeyFetchFailed(f"{self.url} closed the connection {missing} bytes short")
         return body
 
     def _load_disk(self, now: float) -> _Loaded | None:
@@ -293,7 +318,75 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect)
+# The connections a fetch in this thread opened, so its deadline can cut them: a socket
+# timeout bounds each read, and a server sending a byte at a time would never trip it.
+_fetching = threading.local()
+
+
+def _watched(http_class: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
+    class Watched(http_class):  # type: ignore[misc, valid-type]
+        def connect(self) -> None:
+            super().connect()
+            cut = getattr(_fetching, "register", None)
+            if cut is not None:
+                cut(self.sock)
+
+    return Watched
+
+
+_WATCHED = {
+    http.client.HTTPConnection: _watched(http.client.HTTPConnection),
+    http.client.HTTPSConnection: _watched(http.client.HTTPSConnection),
+}
+
+
+class _BoundedHTTP(urllib.request.HTTPHandler):
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        return super().do_open(_WATCHED.get(http_class, http_class), req, **kwargs)
+
+
+class _BoundedHTTPS(urllib.request.HTTPSHandler):
+    def do_open(self, http_class: Any, req: Any, **kwargs: Any) -> Any:
+        return super().do_open(_WATCHED.get(http_class, http_class), req, **kwargs)
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[Callable[[], bool]]:
+    """Shut down every connection this thread opens inside the block once ``seconds`` pass;
+    yields a function telling whether that happened."""
+    lock = threading.Lock()
+    sockets: list[socket.socket] = []
+    fired = False
+
+    def cut(sock: socket.socket) -> None:
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def register(sock: socket.socket) -> None:
+        with lock:
+            sockets.append(sock)
+            if fired:
+                cut(sock)
+
+    def fire() -> None:
+        nonlocal fired
+        with lock:
+            fired = True
+            for sock in sockets:
+                cut(sock)
+
+    timer = threading.Timer(seconds, fire)
+    timer.daemon = True
+    _fetching.register = register
+    timer.start()
+    try:
+        yield lambda: fired
+    finally:
+        timer.cancel()
+        _fetching.register = None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect, _BoundedHTTP, _BoundedHTTPS)
 
 
 def _load_pinned(pinned: KeySet | str | os.PathLike[str]) -> KeySet:

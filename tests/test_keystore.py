@@ -216,11 +216,17 @@ def test_pinned_document_needs_no_network(issuer: Issuer, tmp_path: Path, monkey
         monkeypatch.setenv("HOODY_CLAIMS_KEYS", str(tmp_path / "keys.json"))
     else:
         monkeypatch.setenv("HOODY_CLAIMS_KEYS", doc)
-    s = hc.KeyStore(closed_port_base(), cache_dir=None)
+    monkeypatch.setenv("HOODY_API_BASE", closed_port_base())
+    s = hc.KeyStore(cache_dir=None)
     v = hc.ClaimVerifier(s, container_id=CID)
     assert v.verify(issuer.container_claim(container_id=CID)).sub == "user-1"
     assert verify_code(v, Issuer(kid="zz").container_claim(container_id=CID)) == "UNKNOWN_KEY"
     assert s.origin == "pinned"
+    # An api_base given in code wins over the environment: that store fetches (and fails here).
+    explicit = hc.KeyStore(closed_port_base(), cache_dir=None)
+    assert explicit.origin is None
+    assert verify_code(hc.ClaimVerifier(explicit, container_id=CID),
+                       issuer.container_claim(container_id=CID)) == "KEY_FETCH_FAILED"
 
 
 def test_pinned_document_that_is_bad_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -277,3 +283,127 @@ def test_a_url_urllib_refuses_is_a_failed_fetch() -> None:
     store = hc.KeyStore("http://[::1", cache_dir=None)
     with pytest.raises(hc.KeyFetchFailed):
         store.key_set()
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 that answers every request with ``reply`` (bytes), sent
+    ``drip`` bytes at a time with ``pause`` seconds between them, then closes."""
+
+    def __init__(self, reply: bytes, drip: int = 0, pause: float = 0.0) -> None:
+        self.reply, self.drip, self.pause = reply, drip, pause
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.stopped = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+
+    def _answer(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                step = self.drip or max(len(self.reply), 1)
+                for i in range(0, len(self.reply), step):
+                    if self.stopped.is_set():
+                        return
+                    conn.sendall(self.reply[i : i + step])
+                    if self.pause:
+                        self.stopped.wait(self.pause)
+            except OSError:
+                return
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.sock.close()
+
+
+NOT_HTTP = {
+    "bad-status-line": b"garbage\r\n\r\n",
+    "truncated-body": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}",
+    "bad-chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}",
+    "too-many-headers": b"HTTP/1.1 200 OK\r\n" + b"X-A: b\r\n" * 101 + b"\r\n",
+    "header-too-long": b"HTTP/1.1 200 OK\r\nX-A: " + b"a" * 70000 + b"\r\n\r\n",
+    "nothing": b"",
+}
+
+
+def http_answer(body: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (
+        len(body), body)
+
+
+@pytest.mark.parametrize("reply", list(NOT_HTTP.values()), ids=list(NOT_HTTP))
+def test_a_reply_that_is_not_http_is_a_failed_fetch(issuer: Issuer, reply: bytes) -> None:
+    raw = RawServer(reply)
+    try:
+        v = hc.ClaimVerifier(hc.KeyStore(raw.api_base, cache_dir=None), container_id=CID)
+        assert verify_code(v, issuer.container_claim(container_id=CID)) == "KEY_FETCH_FAILED"
+        # With a set in hand, a failed refresh (forced by an unknown kid) keeps it.
+        raw.reply = http_answer(json.dumps(issuer.key_document()).encode())
+        clock = Clock()
+        v = hc.ClaimVerifier(hc.KeyStore(raw.api_base, cache_dir=None, clock=clock),
+                             container_id=CID, clock=clock)
+        assert v.verify(claim_for(issuer, clock)).sub == "user-1"
+        raw.reply = reply
+        clock.t += 61
+        newcomer = Issuer(kid="new").container_claim(container_id=CID, now=int(clock.t))
+        assert verify_code(v, newcomer) == "UNKNOWN_KEY"
+        assert v.verify(claim_for(issuer, clock)).sub == "user-1"
+    finally:
+        raw.close()
+
+
+@pytest.mark.parametrize("phase", ["status-line", "headers", "body"])
+def test_a_server_answering_a_byte_at_a_time_is_cut_off_at_the_timeout(
+    issuer: Issuer, phase: str
+) -> None:
+    # A socket timeout bounds each read; this server keeps every read short of it (a byte
+    # each 0.1 s for ~12 s), so only a deadline on the whole fetch stops it.
+    doc = json.dumps(issuer.key_document()).encode()
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" % len(doc)
+    slow = {"status-line": b"HTTP/1.1 200 OK" + b" " * 120,
+            "headers": head + b"X-Pad: " + b"a" * 120,
+            "body": head + b"\r\n" + doc + b" " * 120}[phase]
+    raw = RawServer(slow, drip=1, pause=0.1)
+    try:
+        s = hc.KeyStore(raw.api_base, cache_dir=None, timeout=1)
+        done: list[str] = []
+        t = threading.Thread(target=lambda: done.append(verify_code(
+            hc.ClaimVerifier(s, container_id=CID), issuer.container_claim(container_id=CID))))
+        t.start()
+        t.join(8)  # the fetch must end near its 1 s timeout, long before the server would
+        assert done == ["KEY_FETCH_FAILED"]
+    finally:
+        raw.close()
+
+
+def test_a_stale_set_is_served_without_blocking_while_the_refresh_is_failing(
+    server: KeyServer, issuer: Issuer
+) -> None:
+    # After a failed refresh the stale set is the answer until the next attempt is due, so
+    # async callers (block=False) are not sent to a worker thread on every request.
+    clock = Clock()
+    s = store(server, clock, ttl=100)
+    first = s.key_set()
+    server.behaviour = Behaviour(status=503)
+    clock.t += 101
+    with pytest.raises(hc.keystore.WouldBlock):
+        s.key_set(block=False)  # stale, and a refresh is due: this one must go to a thread
+    assert s.key_set() is first and server.hits == 2  # the refresh failed; stale kept
+    assert s.key_set(block=False) is first
+    clock.t += 59
+    assert s.key_set(block=False) is first and server.hits == 2
+    clock.t += 2  # the next attempt is due
+    with pytest.raises(hc.keystore.WouldBlock):
+        s.key_set(block=False)

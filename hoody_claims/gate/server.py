@@ -22,7 +22,7 @@ from aiohttp import web
 
 from hoody_claims.claim_rules import ANY_CONTAINER
 from hoody_claims.key_document import KeySet
-from hoody_claims.keystore import DEFAULT_API_BASE, KEY_PATH, KeySource, KeyStore
+from hoody_claims.keystore import KEY_PATH, KeySource, KeyStore
 from hoody_claims.verifier import ClaimVerifier
 from hoody_claims.web import Admit, Gatekeeper, Redirect
 
@@ -47,7 +47,7 @@ def key_source(cfg: GateConfig) -> KeySet | KeySource:
     cache: dict[str, Any] = {"cache_dir": cfg.cache_dir} if cfg.cache_dir else {}
     spec = cfg.keys
     if spec is None:
-        return KeyStore(os.environ.get("HOODY_API_BASE") or DEFAULT_API_BASE, **cache)
+        return KeyStore(**cache)  # HOODY_CLAIMS_KEYS, else HOODY_API_BASE, else Hoody's
     if spec.startswith(("http://", "https://")):
         base = spec.rstrip("/")
         if base.endswith(KEY_PATH):
