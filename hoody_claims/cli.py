@@ -310,7 +310,7 @@ def _cmd_decode(args: argparse.Namespace) -> int:
                 data = decode_b64(data)
             kid, payload_b64, _ = split_claim(data)
         payload = loads_strict(decode_b64(payload_b64))
-    except CodecError as exc:
+    except (CodecError, UnicodeError) as exc:  # UnicodeError: a lone surrogate from \ud800
         print(f"MALFORMED_CLAIM: cannot decode: {exc.reason}")
         return 1
     print("UNVERIFIED — the signature was NOT checked; do not trust what follows.")

@@ -186,3 +186,7 @@ def test_decode_is_labelled_unverified(issuer: Issuer) -> None:
     assert out.returncode == 0 and "UNVERIFIED" in out.stdout and '"sub": "mallory"' in out.stdout
     out = run("decode", "%%%")
     assert out.returncode == 1 and "MALFORMED_CLAIM" in out.stdout
+    # A response whose claim is a JSON string escaping a lone surrogate: malformed, no traceback.
+    out = run("decode", '{"container_claim":"\\ud800"}')
+    assert out.returncode == 1 and "MALFORMED_CLAIM" in out.stdout, out
+    assert "Traceback" not in out.stderr
