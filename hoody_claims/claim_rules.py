@@ -29,6 +29,7 @@ __all__ = [
     "check_policy",
     "check_time",
     "check_type",
+    "unix_seconds",
     "validate_id",
 ]
 
@@ -54,6 +55,14 @@ class _AnyContainer:
 
 
 ANY_CONTAINER = _AnyContainer()
+
+
+def unix_seconds(value: float) -> int:
+    """``now`` as whole Unix seconds; a clear ValueError for inf, NaN or a non-number."""
+    try:
+        return int(value)
+    except (OverflowError, ValueError, TypeError):
+        raise ValueError(f"now is not a finite number of Unix seconds: {value!r}") from None
 
 
 def validate_id(value: str, what: str) -> str:

@@ -310,8 +310,11 @@ def _cmd_decode(args: argparse.Namespace) -> int:
                 data = decode_b64(data)
             kid, payload_b64, _ = split_claim(data)
         payload = loads_strict(decode_b64(payload_b64))
-    except (CodecError, UnicodeError) as exc:  # UnicodeError: a lone surrogate from \ud800
+    except CodecError as exc:
         print(f"MALFORMED_CLAIM: cannot decode: {exc.reason}")
+        return 1
+    except UnicodeEncodeError:  # a lone surrogate, from a JSON string escaping \ud800
+        print("MALFORMED_CLAIM: cannot decode: the claim text is not valid UTF-8")
         return 1
     print("UNVERIFIED — the signature was NOT checked; do not trust what follows.")
     # Escaped to ASCII: an unverified claim must not be able to drive the terminal.

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Collection
 
 from .backends import Backend, get_backend
+from .claim_rules import unix_seconds
 from .errors import (
     InvalidSignature,
     SignatureMismatch,
@@ -80,7 +81,7 @@ def verify_response(
         max_skew = keys.replay_tolerance_seconds
         if max_skew is None:
             max_skew = DEFAULT_MAX_SKEW
-    t_now = int(clock() if now is None else now)
+    t_now = unix_seconds(clock() if now is None else now)
     if abs(t_now - header.t) > max_skew:
         age = t_now - header.t
         raise StaleSignature(

@@ -64,6 +64,11 @@ def parse_signature_header(value: str | bytes) -> SignatureHeader:
         raise MalformedSignatureHeader("the signature header is not text")
     if len(value) > MAX_HEADER_LENGTH:
         raise MalformedSignatureHeader("the signature header is longer than 8 KiB")
+    if not value.isascii():
+        try:  # the signed message is the UTF-8 of the path: a lone surrogate has none
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedSignatureHeader("the signature header is not valid text") from None
     canonical = _CANONICAL.fullmatch(value)
     if canonical is not None:
         return _from_canonical(canonical)

@@ -26,6 +26,7 @@ from .claim_rules import (
     check_policy,
     check_time,
     check_type,
+    unix_seconds,
     validate_id,
 )
 from .encoding import CodecError
@@ -318,7 +319,10 @@ class _Verifier:
     def _verify(self, claim_in: ClaimInput, now: float | None, block: bool) -> Claim:
         # The hot path of every request: kept flat (each Python call here costs about as
         # much as a rule), the steps themselves live in the modules named in the docstring.
-        t = int(self._clock() if now is None else now)
+        try:
+            t = int(self._clock() if now is None else now)
+        except (OverflowError, ValueError, TypeError):  # not in the way of the hot path
+            t = unix_seconds(self._clock() if now is None else now)
         keys = self._source.key_set(block=block)
         fingerprint = keys.fingerprint
         remember_as = claim_in if type(claim_in) is str else cache_key(claim_in)
@@ -398,7 +402,7 @@ class _Verifier:
         return table[1]
 
     def _now(self, now: float | None) -> int:
-        return int(self._clock() if now is None else now)
+        return unix_seconds(self._clock() if now is None else now)
 
     def _answered_from_memory(
         self,

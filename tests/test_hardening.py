@@ -3,6 +3,7 @@ must defer to, the lazily parsed payload, the 8 KiB payload bound, and the CLI's
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import json
@@ -184,3 +185,31 @@ def test_a_key_set_does_not_follow_the_dict_it_was_built_from() -> None:
         hc.KeySet(keys={"a": 32})  # type: ignore[dict-item]
     with pytest.raises(TypeError):
         hc.KeySet(keys={1: a.public_key})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize("now", [float("inf"), float("-inf"), float("nan"), "soon"])
+def test_a_now_that_is_no_time_is_a_clear_value_error(issuer: Issuer, now: Any) -> None:
+    v = hc.ClaimVerifier(issuer.key_set(), container_id=CID)
+    claim = issuer.container_claim(container_id=CID, now=NOW)
+    header = issuer.sign_response(b"{}", path="/x", t=NOW)
+    checks = [
+        lambda: v.verify(claim, now=now),
+        lambda: v.verify_many([claim], now=now),
+        lambda: asyncio.run(v.averify(claim, now=now)),
+        lambda: hc.verify_response(issuer.key_set(), header, method="GET", status=200,
+                                   path="/x", body=b"{}", now=now),
+    ]
+    for check in checks:
+        with pytest.raises(ValueError, match="not a finite number of Unix seconds"):
+            check()
+
+
+def test_a_header_path_with_a_lone_surrogate_is_malformed(issuer: Issuer) -> None:
+    header = issuer.sign_response(b"{}", path="/x", t=NOW).replace("path=/x", "path=/x\ud800")
+    for value in (header, header.replace("path=/x\ud800", 'path="/x\ud800"')):
+        with pytest.raises(hc.MalformedSignatureHeader):
+            hc.parse_signature_header(value)
+        with pytest.raises(hc.MalformedSignatureHeader):
+            hc.verify_response(issuer.key_set(), value, method="GET", status=200,
+                               path="/x\ud800", body=b"{}", now=NOW)
+    assert hc.parse_signature_header(header.replace("\ud800", "\u00e9")).path == "/x\u00e9"
