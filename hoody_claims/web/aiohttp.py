@@ -97,15 +97,14 @@ def hoody_claims_middleware(
         query_param=query_param,
         exempt_paths=exempt_paths,
         redirect_query=redirect_query,
-    )
-    route = route_verifier(gate, policy)
+    ).with_policy(policy)
 
     @web.middleware
     async def hoody_claims(request: web.Request, handler: Handler) -> web.StreamResponse:
         request[_REQUEST_GATE] = gate
         if gate.is_exempt(request.path):
             return await handler(request)
-        decision = await gate.adecide(request_view(request), verifier=route)
+        decision = await gate.adecide(request_view(request))
         if isinstance(decision, Admit):
             request[REQUEST_KEY] = decision.claim
             return await handler(request)
@@ -125,17 +124,18 @@ def setup(
 ) -> Gatekeeper:
     """Store the gate at ``app[GATE_KEY]``; with ``guard_all`` also add the middleware.
 
-    ``options``: the middleware's (``exempt_paths``, ``sources``…, and policy when guarding).
+    ``options``: the middleware's (``exempt_paths``, ``sources``…) and the app-wide policy,
+    which per-route ``require_claim`` policies narrow, guarded or not.
     """
     policy = {
         k: options.pop(k)
         for k in list(options)
         if k in ("allow_types", "users", "max_age", "project_id")
     }
-    gate = build_gate(verifier, gatekeeper=gatekeeper, **options)
+    gate = build_gate(verifier, gatekeeper=gatekeeper, **options).with_policy(policy)
     app[GATE_KEY] = gate
     if guard_all:
-        app.middlewares.append(hoody_claims_middleware(gatekeeper=gate, **policy))
+        app.middlewares.append(hoody_claims_middleware(gatekeeper=gate))
     return gate
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
-from ._config import build_gate, route_verifier
+from ._config import build_gate
 from .decisions import Admit, Redirect, Refuse
 from .extract import DEFAULT_COOKIE, DEFAULT_QUERY_PARAM, SOURCES
 from .gatekeeper import Gatekeeper, Verifier
@@ -116,8 +116,7 @@ class HoodyClaimsMiddleware:
             query_param=query_param,
             exempt_paths=exempt_paths,
             redirect_query=redirect_query,
-        )
-        self.verifier = route_verifier(self.gate, policy)
+        ).with_policy(policy)  # in the gate, where per-route checks narrow it
 
     def admitted_scope(self, scope: Scope, decision: Admit) -> Scope:
         """The scope the app sees for an admitted connection (a copy; the claim added)."""
@@ -135,7 +134,7 @@ class HoodyClaimsMiddleware:
             scope[GATE_SCOPE_KEY] = self.gate
             await self.app(scope, receive, send)
             return
-        decision = await self.gate.adecide(from_asgi_scope(scope), verifier=self.verifier)
+        decision = await self.gate.adecide(from_asgi_scope(scope))
         if isinstance(decision, Admit):
             await self.app(self.admitted_scope(scope, decision), receive, send)
             return

@@ -63,7 +63,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 _lock = threading.Lock()
 _gate: Gatekeeper | None = None
-_policy: dict[str, Any] = {}
 
 
 _KNOWN_SETTINGS = frozenset(
@@ -142,7 +141,7 @@ def _verifier_from_settings(conf: Mapping[str, Any]) -> Verifier | None:
 
 def get_gate() -> Gatekeeper:
     """The project's Gatekeeper, built from ``settings.HOODY_CLAIMS`` on first use."""
-    global _gate, _policy
+    global _gate
     with _lock:
         if _gate is None:
             conf = _settings()
@@ -156,7 +155,7 @@ def get_gate() -> Gatekeeper:
             ):
                 if key in conf:
                     options[option] = conf[key]
-            _policy = check_policy(conf.get("POLICY") or {})
+            policy = check_policy(conf.get("POLICY") or {})
             ready = conf.get("GATEKEEPER")
             if isinstance(ready, str):
                 ready = _import(ready, "GATEKEEPER")
@@ -166,9 +165,9 @@ def get_gate() -> Gatekeeper:
                         f"settings.{SETTINGS_NAME}: GATEKEEPER replaces VERIFIER "
                         "and the gate options"
                     )
-                _gate = build_gate(gatekeeper=ready)
+                _gate = build_gate(gatekeeper=ready).with_policy(policy)
             else:
-                _gate = build_gate(_verifier_from_settings(conf), **options)
+                _gate = build_gate(_verifier_from_settings(conf), **options).with_policy(policy)
         return _gate
 
 
@@ -233,7 +232,7 @@ class HoodyClaimsMiddleware:
         gate = get_gate()
         view = request_view(request)
         if not gate.is_exempt(view.path):
-            refused = _settle(request, gate.decide(view, verifier=route_verifier(gate, _policy)))
+            refused = _settle(request, gate.decide(view))
             if refused is not None:
                 return refused
         return self.get_response(request)
@@ -242,7 +241,7 @@ class HoodyClaimsMiddleware:
         gate = get_gate()
         view = request_view(request)
         if not gate.is_exempt(view.path):
-            decision = await gate.adecide(view, verifier=route_verifier(gate, _policy))
+            decision = await gate.adecide(view)
             refused = _settle(request, decision)
             if refused is not None:
                 return refused

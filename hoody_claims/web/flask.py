@@ -89,9 +89,11 @@ class HoodyClaims:
     def init_app(self, app: Flask) -> None:
         verifier = self._verifier if self._verifier is not None else app.config.get(CONFIG_KEY)
         if self._gatekeeper is not None:
-            self.gate = build_gate(gatekeeper=self._gatekeeper)
+            gate = build_gate(gatekeeper=self._gatekeeper)
         else:
-            self.gate = build_gate(verifier, **self._options)
+            gate = build_gate(verifier, **self._options)
+        # The app-wide policy lives in the gate, so @require_claim narrows it, guarded or not.
+        self.gate = gate.with_policy(self.policy)
         app.extensions[EXTENSION_KEY] = self
         if self.guard_all:
             app.before_request(self._guard)
@@ -101,7 +103,7 @@ class HoodyClaims:
         view = from_wsgi_environ(request.environ)
         if self.gate.is_exempt(view.path):
             return None
-        decision = self.gate.decide(view, verifier=route_verifier(self.gate, self.policy))
+        decision = self.gate.decide(view)
         if isinstance(decision, Admit):
             setattr(g, G_KEY, decision.claim)
             return None

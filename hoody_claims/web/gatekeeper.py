@@ -11,10 +11,12 @@ cookie and send the browser to the clean URL).
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from hoody_claims.claim_rules import Policy, validate_id
 from hoody_claims.errors import HoodyClaimsError
 
 from .decisions import Admit, Decision, Redirect, Refuse
@@ -41,6 +43,7 @@ __all__ = [
     "Refuse",
     "Verifier",
     "check_policy",
+    "narrowed",
 ]
 
 #: Per-route policy options, passed to ``ClaimVerifier.with_policy``.
@@ -59,14 +62,59 @@ class Verifier(Protocol):
 
 
 def check_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate per-route policy keywords early (at decoration time), not on the first request."""
+    """Validate policy keywords and values early (at decoration or set-up time), not on the
+    first request: an unknown option is a TypeError, a bad value a ValueError."""
     unknown = sorted(set(policy) - POLICY_OPTIONS)
     if unknown:
         raise TypeError(
             f"unknown policy option(s) {', '.join(unknown)}; "
             f"allowed: {', '.join(sorted(POLICY_OPTIONS))}"
         )
+    Policy.build(policy.get("allow_types"), policy.get("users"), policy.get("max_age"))
+    if policy.get("project_id") is not None:
+        validate_id(policy["project_id"], "project_id")
     return dict(policy)
+
+
+def _both(mine: frozenset[str] | None, theirs: frozenset[str] | None) -> frozenset[str] | None:
+    if mine is None or theirs is None:
+        return theirs if mine is None else mine
+    return mine & theirs
+
+
+def narrowed(verifier: Verifier, policy: Mapping[str, Any]) -> Verifier:
+    """``verifier`` with ``policy`` added to the rules it already has, never loosening them:
+    allowed types and users intersect, the smaller ``max_age`` wins, a project binding stays
+    (a different ``project_id`` contradicts it: ValueError)."""
+    if not policy:
+        return verifier
+    extra = Policy.build(policy.get("allow_types"), policy.get("users"), policy.get("max_age"))
+    own = getattr(verifier, "policy", None)
+    if isinstance(own, Policy):
+        ages = [age for age in (own.max_age, extra.max_age) if age is not None]
+        extra = Policy(
+            _both(own.allow_types, extra.allow_types),
+            _both(own.users, extra.users),
+            min(ages) if ages else None,
+        )
+    options: dict[str, Any] = {
+        name: value
+        for name, value in (
+            ("allow_types", extra.allow_types),
+            ("users", extra.users),
+            ("max_age", extra.max_age),
+        )
+        if value is not None
+    }
+    project = policy.get("project_id")
+    if project is not None:
+        bound = getattr(verifier, "project_id", None)
+        if bound is not None and bound != project:
+            raise ValueError(
+                f"project_id {project!r} contradicts the verifier's {bound!r}: no claim has both"
+            )
+        options["project_id"] = project
+    return verifier.with_policy(**options)  # type: ignore[no-any-return]
 
 
 def _freeze(value: Any) -> Any:
@@ -133,15 +181,26 @@ class Gatekeeper:
         segments = path.split("/")
         return "." not in segments and ".." not in segments
 
+    def with_policy(self, policy: Mapping[str, Any] | None) -> Gatekeeper:
+        """This gate with app-wide ``policy`` added to its verifier's rules (see
+        :func:`narrowed`); per-route policies then narrow that further."""
+        if not policy:
+            return self
+        gate = copy.copy(self)
+        gate.verifier = narrowed(self.verifier, check_policy(policy))
+        gate._policy_cache = {}
+        gate._lock = threading.Lock()
+        return gate
+
     def verifier_for(self, policy: Mapping[str, Any] | None = None) -> Verifier:
-        """The gate's verifier narrowed by a per-route policy (``with_policy``), memoised."""
+        """The gate's verifier narrowed by a per-route policy (:func:`narrowed`), memoised."""
         if not policy:
             return self.verifier
         key = tuple(sorted((k, _freeze(v)) for k, v in check_policy(policy).items()))
         with self._lock:
             found = self._policy_cache.get(key)
             if found is None:
-                found = self.verifier.with_policy(**policy)
+                found = narrowed(self.verifier, policy)
                 self._policy_cache[key] = found
             return found
 

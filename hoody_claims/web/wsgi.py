@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from http import HTTPStatus
 from typing import Any
 
-from ._config import build_gate, route_verifier
+from ._config import build_gate
 from .decisions import Admit, Redirect, Refuse
 from .extract import DEFAULT_COOKIE, DEFAULT_QUERY_PARAM, SOURCES
 from .gatekeeper import Gatekeeper, Verifier
@@ -69,8 +69,7 @@ class HoodyClaimsMiddleware:
             query_param=query_param,
             exempt_paths=exempt_paths,
             redirect_query=redirect_query,
-        )
-        self.verifier = route_verifier(self.gate, policy)
+        ).with_policy(policy)  # in the gate, where per-route checks narrow it
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
@@ -78,7 +77,7 @@ class HoodyClaimsMiddleware:
         view = from_wsgi_environ(environ)
         if self.gate.is_exempt(view.path):
             return self.app(environ, start_response)
-        decision = self.gate.decide(view, verifier=self.verifier)
+        decision = self.gate.decide(view)
         if isinstance(decision, Admit):
             environ[ENVIRON_KEY] = decision.claim
             return self.app(environ, start_response)

@@ -104,3 +104,17 @@ def test_broken_settings_fail_at_startup() -> None:
     for bad in ({"PROJECTID": "x"}, {"EXEMPT_PATHS": "/healthz"}, {"VERIFIER": "no.such.path"}):
         with override_settings(HOODY_CLAIMS=bad), pytest.raises(ImproperlyConfigured):
             HoodyClaimsMiddleware(lambda request: None)
+
+
+def test_policy_setting_applies_to_decorated_views_without_the_middleware(
+    ctx: Ctx, recorder: Harness
+) -> None:
+    VERIFIER_FOR_DOTTED_PATH.append(ctx.verifier())
+    conf = {"VERIFIER": "test_web_django.dotted_verifier", "POLICY": {"allow_types": ["admin"]}}
+    with override_settings(HOODY_CLAIMS=conf, MIDDLEWARE=[]):
+        client = Client()
+        user = {"Authorization": f"HoodyClaim {ctx.claim(type='user')}"}
+        assert_refused(_resp(client.get("/items/5", headers=user)), 403, "POLICY_DENIED")
+        admin = {"Authorization": f"HoodyClaim {ctx.claim(type='admin')}"}
+        r = client.get("/items/5", headers=admin)
+        assert r.status_code == 200 and json.loads(r.content) == {"item": 5, "sub": "user-1"}
