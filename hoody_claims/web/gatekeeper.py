@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -222,11 +223,15 @@ class Gatekeeper:
     def _after_verify(
         self, req: RequestView, found: FoundClaim, claim: Claim, now: int | None
     ) -> Decision:
+        current = int(time.time()) if now is None else now
         if (
             found.source == "query"
             and self.redirect_query
             and req.method.upper() in _REDIRECT_METHODS
             and req.scheme in ("http", "https")
+            # Admitted in the leeway after exp: a cookie would die at once and the clean URL
+            # would be refused, so this one request is admitted as it came.
+            and claim.exp > current
         ):
             return redirect_without_claim(
                 req,
@@ -234,7 +239,7 @@ class Gatekeeper:
                 token=found.token,
                 cookie_name=self.cookie_name,
                 query_param=self.query_param,
-                now=now,
+                now=current,
             )
         return Admit(claim=claim, source=found.source)
 

@@ -268,6 +268,9 @@ def test_decisions(ctx: Ctx) -> None:
     d = gate.decide(view(query=f"hoody_claim={token}", method="HEAD"))
     assert isinstance(d, Redirect) and d.status == 303 and d.location == "/"
     assert d.set_cookie.endswith("Max-Age=100")
+    in_leeway = ctx.claim(now=ctx.clock.now - 110, ttl=100)  # expired 10 s ago, leeway 30 s
+    d = gate.decide(view(query=f"hoody_claim={in_leeway}"))
+    assert isinstance(d, Admit) and d.source == "query"  # not a cookie with Max-Age=0
     ws = gate.decide(view(query=f"hoody_claim={token}", scheme="wss"))
     assert isinstance(ws, Admit)  # a handshake cannot follow a redirect
     off = Gatekeeper(ctx.verifier(), redirect_query=False).decide(
