@@ -49,6 +49,8 @@ _CLAIM_REQUIRED_MESSAGE = (
 _PATH_SAFE = "/%!$&'()*+,;=:@-._~"
 _QUERY_SAFE = _PATH_SAFE + "?"
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+_COMPACT_STANDARD = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_TO_URLSAFE = str.maketrans("+/", "-_")
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
@@ -87,6 +89,8 @@ def compact_token(token: str) -> str:
     token = token.strip()
     if _COMPACT.fullmatch(token):
         return token
+    if _COMPACT_STANDARD.fullmatch(token):  # the same bytes in the standard alphabet
+        return token.rstrip("=").translate(_TO_URLSAFE)
     return base64.urlsafe_b64encode(token.encode("utf-8")).rstrip(b"=").decode("ascii")
 
 

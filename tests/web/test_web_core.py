@@ -185,6 +185,25 @@ def test_compact_token_matches_the_core() -> None:
     assert compact_token(hc.to_compact(text)) == hc.to_compact(text)
 
 
+def test_a_standard_alphabet_link_sets_a_cookie_that_is_admitted() -> None:
+    import base64
+    from urllib.parse import quote
+
+    from hoody_claims.testing import Issuer
+
+    issuer = Issuer(kid="k?>~")  # its JSON text encodes to + and / in the standard alphabet
+    text = issuer.container_claim(container_id=CID, form="json")
+    standard = base64.b64encode(text.encode()).decode()
+    assert "+" in standard or "/" in standard
+    assert compact_token(standard) == hc.to_compact(text)
+    gate = Gatekeeper(hc.ClaimVerifier(issuer.key_set(), container_id=CID))
+    d = gate.decide(view(query=f"hoody_claim={quote(standard, safe='')}"))
+    assert isinstance(d, Redirect)
+    cookie = d.set_cookie.split(";", 1)[0].split("=", 1)[1]
+    again = gate.decide(view(headers={"Cookie": f"hoody_claim={cookie}"}))
+    assert isinstance(again, Admit) and again.source == "cookie", again
+
+
 # -- stripping ---------------------------------------------------------------------------------
 
 
