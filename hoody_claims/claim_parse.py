@@ -103,6 +103,9 @@ def _parse_text(text: str | bytes | bytearray, backend: Backend) -> RawClaim:
 def to_compact(claim_in: ClaimInput) -> str:
     """The compact form (base64url, unpadded, of the JSON text) of any claim input."""
     if isinstance(claim_in, Mapping):
+        missing = [name for name in _FIELDS if name not in claim_in]
+        if missing:
+            raise MalformedClaim(f"the claim has no {', '.join(missing)}")
         text = json.dumps({name: claim_in[name] for name in _FIELDS}, separators=(",", ":"))
         data = text.encode("utf-8")
     elif isinstance(claim_in, str):
@@ -110,5 +113,7 @@ def to_compact(claim_in: ClaimInput) -> str:
     else:
         data = bytes(claim_in)
     if data[:1] != b"{":
+        if not data.isascii():
+            raise MalformedClaim("the claim is neither JSON text nor base64")
         return data.decode("ascii")  # already compact
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

@@ -121,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
 
     k = sub.add_parser("keys", help="fetch or show the key set")
     ksub = k.add_subparsers(title="keys commands", metavar="ACTION")
+    ksub.required = True  # "hoody-claims keys" alone: name the missing action, exit 2
     for name, helptext in (
         ("fetch", "fetch and cache the key set now"),
         ("show", "list kids and their age"),

@@ -113,7 +113,7 @@ class KeyStore:
         ttl: float = 86400,
         min_refresh_interval: float = 60,
         timeout: float = 5,
-        pinned: KeySet | str | os.PathLike[str] | None = None,
+        pinned: KeySet | str | bytes | os.PathLike[str] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if ttl <= 0 or min_refresh_interval < 0 or timeout <= 0:
@@ -389,10 +389,14 @@ def _deadline(seconds: float) -> Iterator[Callable[[], bool]]:
 _OPENER = urllib.request.build_opener(_NoRedirect, _BoundedHTTP, _BoundedHTTPS)
 
 
-def _load_pinned(pinned: KeySet | str | os.PathLike[str]) -> KeySet:
+def _load_pinned(pinned: KeySet | str | bytes | os.PathLike[str]) -> KeySet:
     if isinstance(pinned, KeySet):
         return pinned
+    if isinstance(pinned, (bytes, bytearray)):  # the document's bytes, as read from a file
+        return KeySet.from_document(bytes(pinned))
     text = os.fspath(pinned)
+    if not text.strip():
+        raise InvalidKeyDocument(f"{KEYS_ENV} / pinned keys: empty (a path or a key document)")
     if text.lstrip().startswith("{"):
         return KeySet.from_document(text)
     try:

@@ -190,3 +190,8 @@ def test_decode_is_labelled_unverified(issuer: Issuer) -> None:
     out = run("decode", '{"container_claim":"\\ud800"}')
     assert out.returncode == 1 and "MALFORMED_CLAIM" in out.stdout, out
     assert "Traceback" not in out.stderr
+
+
+def test_keys_without_an_action_is_a_usage_error() -> None:
+    out = run("keys")
+    assert out.returncode == 2 and "required" in out.stderr and "Traceback" not in out.stderr

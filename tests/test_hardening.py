@@ -213,3 +213,12 @@ def test_a_header_path_with_a_lone_surrogate_is_malformed(issuer: Issuer) -> Non
             hc.verify_response(issuer.key_set(), value, method="GET", status=200,
                                path="/x\ud800", body=b"{}", now=NOW)
     assert hc.parse_signature_header(header.replace("\ud800", "\u00e9")).path == "/x\u00e9"
+
+
+def test_to_compact_of_an_incomplete_or_non_ascii_claim_is_malformed(issuer: Issuer) -> None:
+    for bad in ({}, {"kid": "k"}, "caf\u00e9"):
+        with pytest.raises(hc.MalformedClaim):
+            hc.to_compact(bad)
+    claim = issuer.container_claim(container_id=CID, now=NOW, form="dict")
+    assert hc.ClaimVerifier(issuer.key_set(), container_id=CID).verify(
+        hc.to_compact(claim), now=NOW).sub == "user-1"

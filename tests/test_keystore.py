@@ -407,3 +407,12 @@ def test_a_stale_set_is_served_without_blocking_while_the_refresh_is_failing(
     clock.t += 2  # the next attempt is due
     with pytest.raises(hc.keystore.WouldBlock):
         s.key_set(block=False)
+
+
+def test_pinned_keys_as_bytes_and_an_empty_pin(issuer: Issuer) -> None:
+    doc = json.dumps(issuer.key_document()).encode()
+    s = hc.KeyStore(pinned=doc, cache_dir=None)
+    assert s.origin == "pinned" and s.key_set().get(issuer.kid) == issuer.public_key
+    for empty in ("", "  "):
+        with pytest.raises(hc.InvalidKeyDocument, match="empty"):
+            hc.KeyStore(pinned=empty, cache_dir=None)
