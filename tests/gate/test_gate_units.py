@@ -208,3 +208,10 @@ def test_access_log_line_shape() -> None:
     assert rec["user"] == "bob" and rec["code"] == "POLICY_DENIED"
     assert rec["latency_ms"] == pytest.approx(12.5)
     assert AccessLog("off").enabled is False
+
+
+def test_a_config_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    conf = tmp_path / "g.toml"
+    conf.write_bytes(b'upstream = "http://x:1"\nlog = "\xff"\n')
+    with pytest.raises(ConfigError, match=f"{conf} is not UTF-8"):
+        load_config(_args("--config", str(conf)), environ=BASE_ENV)
