@@ -254,7 +254,7 @@ class KeyStore:
             reason = getattr(exc, "reason", None) or str(exc)
             what = exc.__class__.__name__
             raise KeyFetchFailed(
-                f"could not fetch {self.url}: {what}: {reason}" if reason else f"{self.url}: {what}"
+                f"could not fetch {self.url}: {what}" + (f": {reason}" if reason else "")
             ) from None
         if status != 200:
             raise KeyFetchFailed(f"{self.url} answered HTTP {status}")
@@ -325,11 +325,13 @@ _fetching = threading.local()
 
 def _watched(http_class: type[http.client.HTTPConnection]) -> type[http.client.HTTPConnection]:
     class Watched(http_class):  # type: ignore[misc, valid-type]
+        # Registered once connected: Python already bounds a TLS handshake as a whole by the
+        # socket timeout; what follows it (status line, headers, body) needs the deadline.
         def connect(self) -> None:
             super().connect()
-            cut = getattr(_fetching, "register", None)
-            if cut is not None:
-                cut(self.sock)
+            register = getattr(_fetching, "register", None)
+            if register is not None:
+                register(self.sock)
 
     return Watched
 
