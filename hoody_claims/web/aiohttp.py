@@ -162,7 +162,7 @@ def require_claim(*, verifier: Verifier | None = None, **policy: Any) -> Callabl
     ``**policy``: ``allow_types``, ``users``, ``max_age``, ``project_id``. The claim is at
     ``request["hoody_claim"]``. A refused WebSocket handshake gets the HTTP refusal.
     """
-    check_policy(policy)
+    policy = check_policy(policy)  # a copy: the caller's sets cannot change it later
     own = build_gate(verifier) if verifier is not None else None
 
     def decorate(handler: H) -> H:

@@ -61,7 +61,7 @@ def hoody_claim(
     ``verifier``: this route's own verifier (default: the middleware's, or the one given to
     :func:`setup`). A refused request gets the refusal; the route body never runs.
     """
-    check_policy(policy)
+    policy = check_policy(policy)  # a copy: the caller's sets cannot change it later
     gate = own_gate(verifier)
 
     async def hoody_claim_dependency(conn: HTTPConnection) -> Claim:

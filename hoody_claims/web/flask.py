@@ -128,7 +128,7 @@ def require_claim(*, verifier: Verifier | None = None, **policy: Any) -> Callabl
     ``**policy``: ``allow_types``, ``users``, ``max_age``, ``project_id``. The claim is at
     ``flask.g.hoody_claim``. Put it below ``@app.route``.
     """
-    check_policy(policy)
+    policy = check_policy(policy)  # a copy: the caller's sets cannot change it later
     own = build_gate(verifier) if verifier is not None else None
 
     def prepare() -> tuple[Gatekeeper, Verifier | None, Any]:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from hoody_claims.claim_rules import Policy, validate_id
-from hoody_claims.errors import HoodyClaimsError
+from hoody_claims.errors import HoodyClaimsError, WrongProject
 
 from .decisions import Admit, Decision, Redirect, Refuse
 from .extract import (
@@ -71,10 +71,14 @@ def check_policy(policy: Mapping[str, Any]) -> dict[str, Any]:
             f"unknown policy option(s) {', '.join(unknown)}; "
             f"allowed: {', '.join(sorted(POLICY_OPTIONS))}"
         )
-    Policy.build(policy.get("allow_types"), policy.get("users"), policy.get("max_age"))
+    checked = dict(policy)
+    rules = Policy.build(policy.get("allow_types"), policy.get("users"), policy.get("max_age"))
+    for name in ("allow_types", "users"):  # frozen copies, read once (a generator too)
+        if name in checked:
+            checked[name] = getattr(rules, name)
     if policy.get("project_id") is not None:
         validate_id(policy["project_id"], "project_id")
-    return dict(policy)
+    return checked
 
 
 def _both(mine: frozenset[str] | None, theirs: frozenset[str] | None) -> frozenset[str] | None:
@@ -86,7 +90,7 @@ def _both(mine: frozenset[str] | None, theirs: frozenset[str] | None) -> frozens
 def narrowed(verifier: Verifier, policy: Mapping[str, Any]) -> Verifier:
     """``verifier`` with ``policy`` added to the rules it already has, never loosening them:
     allowed types and users intersect, the smaller ``max_age`` wins, a project binding stays
-    (a different ``project_id`` contradicts it: ValueError)."""
+    (a different ``project_id`` contradicts it: every claim is refused, WRONG_PROJECT)."""
     if not policy:
         return verifier
     extra = Policy.build(policy.get("allow_types"), policy.get("users"), policy.get("max_age"))
@@ -111,9 +115,7 @@ def narrowed(verifier: Verifier, policy: Mapping[str, Any]) -> Verifier:
     if project is not None:
         bound = getattr(verifier, "project_id", None)
         if bound is not None and bound != project:
-            raise ValueError(
-                f"project_id {project!r} contradicts the verifier's {bound!r}: no claim has both"
-            )
+            return _NoProject(project, bound)
         options["project_id"] = project
     return verifier.with_policy(**options)  # type: ignore[no-any-return]
 
@@ -124,6 +126,26 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, Iterable):
         return frozenset(value)
     return value
+
+
+class _NoProject:
+    """The verifier of a route whose ``project_id`` contradicts the app's: no claim can be of
+    both projects, so every one is refused (never a 500 on each request)."""
+
+    def __init__(self, wanted: str, bound: str) -> None:
+        self._refusal = (
+            f"this route requires project {wanted}, inside an app bound to project {bound}: "
+            "no claim can be of both"
+        )
+
+    def verify(self, claim_in: Any, now: float | None = None) -> Claim:
+        raise WrongProject(self._refusal)
+
+    async def averify(self, claim_in: Any, now: float | None = None) -> Claim:
+        raise WrongProject(self._refusal)
+
+    def with_policy(self, **policy: Any) -> _NoProject:
+        return self
 
 
 class Gatekeeper:

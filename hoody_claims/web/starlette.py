@@ -182,7 +182,7 @@ def require_claim(*, verifier: Verifier | None = None, **policy: Any) -> Callabl
     The endpoint runs only for an admitted claim, at ``request.state.hoody_claim``; otherwise
     the refusal (or the query→cookie redirect) is sent and the endpoint is never entered.
     """
-    check_policy(policy)
+    policy = check_policy(policy)  # a copy: the caller's sets cannot change it later
     gate = own_gate(verifier)
 
     def decorate(endpoint: F) -> F:

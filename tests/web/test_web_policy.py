@@ -43,8 +43,33 @@ def test_a_route_policy_cannot_loosen_the_verifier_it_narrows(ctx: Ctx) -> None:
     assert narrowed(admins, {"max_age": 60}).policy.max_age == 60  # type: ignore[attr-defined]
     # A project binding stays; naming another project contradicts it.
     assert narrowed(admins, {"project_id": PID}).project_id == PID  # type: ignore[attr-defined]
-    with pytest.raises(ValueError, match="contradicts"):
-        narrowed(admins, {"project_id": OTHER_PID})
+    # A route naming another project admits no claim (of either project): 403, never a 500.
+    elsewhere = narrowed(admins, {"project_id": OTHER_PID})
+    for project in (PID, OTHER_PID):
+        assert code(ctx, elsewhere, type="admin", sub="bob", project_id=project) == "WRONG_PROJECT"
+
+
+def test_route_policy_values_are_copied_when_the_decorator_is_applied(ctx: Ctx) -> None:
+    app = Flask(__name__)
+    hflask.HoodyClaims(app, verifier=ctx.verifier(), guard_all=False)
+    types = {"admin"}
+
+    @app.get("/admin")
+    @hflask.require_claim(allow_types=types)
+    def admin() -> str:
+        return str(g.hoody_claim.sub)
+
+    @app.get("/other")
+    @hflask.require_claim(project_id=OTHER_PID)
+    def other() -> str:
+        return "never"
+
+    types.add("user")  # changing the caller's set afterwards must not widen the route
+    client = app.test_client(use_cookies=False)
+    user = {"X-Hoody-Container-Claim": ctx.claim(type="user")}
+    assert client.get("/admin", headers=user).status_code == 403
+    r = client.get("/other", headers=user)
+    assert r.status_code == 403 and r.json["code"] == "WRONG_PROJECT"  # type: ignore[index]
 
 
 @pytest.mark.parametrize("bad", [{"max_age": -1}, {"max_age": "3600"}, {"project_id": "not-an-id"},
