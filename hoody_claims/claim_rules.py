@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from numbers import Real
 
 from .claim import Claim
 from .errors import (
@@ -58,11 +59,14 @@ ANY_CONTAINER = _AnyContainer()
 
 
 def unix_seconds(value: float) -> int:
-    """``now`` as whole Unix seconds; a clear ValueError for inf, NaN or a non-number."""
-    try:
-        return int(value)
-    except (OverflowError, ValueError, TypeError):
-        raise ValueError(f"now is not a finite number of Unix seconds: {value!r}") from None
+    """``now`` as whole Unix seconds; a clear ValueError for inf, NaN, text, a bool or
+    anything else that is not a real number (int() would read "17e8" or True)."""
+    if isinstance(value, Real) and not isinstance(value, bool):
+        try:
+            return int(value)
+        except (OverflowError, ValueError):
+            pass
+    raise ValueError(f"now is not a finite number of Unix seconds: {value!r}")
 
 
 def validate_id(value: str, what: str) -> str:

@@ -47,6 +47,8 @@ class KeySet:
                 if not isinstance(kid, str):
                     raise TypeError(f"a kid must be a str, not {type(kid).__name__}")
                 copied[kid] = memoryview(key).tobytes()  # bytes-like only: bytes(32) is no key
+                if len(copied[kid]) != 32:  # else every claim would look like a forgery
+                    raise ValueError(f"the key of kid {kid!r} is not 32 bytes")
             frozen = _FrozenKeys(copied)
             object.__setattr__(self, "keys", frozen)
         digest = hashlib.sha256()

@@ -155,8 +155,9 @@ class KeyStore:
         ):
             return loaded.keys
         if loaded is not None and self._clock() - self._last_attempt < self.min_refresh_interval:
-            # A refresh just failed: keep serving the stale set, without waiting or a worker
-            # thread, until the next attempt is due (as _refresh would answer).
+            # A fetch ran (and failed, or the ttl is under the interval) less than
+            # min_refresh_interval ago: the store fetches at most that often, so the set in
+            # hand is the answer, without the lock or a worker thread (as _refresh answers).
             return loaded.keys
         if not block:
             raise WouldBlock

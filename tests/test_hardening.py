@@ -185,9 +185,13 @@ def test_a_key_set_does_not_follow_the_dict_it_was_built_from() -> None:
         hc.KeySet(keys={"a": 32})  # type: ignore[dict-item]
     with pytest.raises(TypeError):
         hc.KeySet(keys={1: a.public_key})  # type: ignore[dict-item]
+    for short in (b"", b"abc", bytes(33)):
+        with pytest.raises(ValueError, match="not 32 bytes"):
+            hc.KeySet(keys={"a": short})
 
 
-@pytest.mark.parametrize("now", [float("inf"), float("-inf"), float("nan"), "soon"])
+@pytest.mark.parametrize("now", [float("inf"), float("-inf"), float("nan"), "soon", "1800000000",
+                                 b"1800000000", True, [NOW]])
 def test_a_now_that_is_no_time_is_a_clear_value_error(issuer: Issuer, now: Any) -> None:
     v = hc.ClaimVerifier(issuer.key_set(), container_id=CID)
     claim = issuer.container_claim(container_id=CID, now=NOW)
