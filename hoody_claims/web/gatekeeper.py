@@ -219,11 +219,12 @@ class Gatekeeper:
         """The gate's verifier narrowed by a per-route policy (:func:`narrowed`), memoised."""
         if not policy:
             return self.verifier
-        key = tuple(sorted((k, _freeze(v)) for k, v in check_policy(policy).items()))
+        checked = check_policy(policy)
+        key = tuple(sorted((k, _freeze(v)) for k, v in checked.items()))
         with self._lock:
             found = self._policy_cache.get(key)
             if found is None:
-                found = narrowed(self.verifier, policy)
+                found = narrowed(self.verifier, checked)
                 self._policy_cache[key] = found
             return found
 
@@ -245,16 +246,17 @@ class Gatekeeper:
     def _after_verify(
         self, req: RequestView, found: FoundClaim, claim: Claim, now: int | None
     ) -> Decision:
-        current = int(time.time()) if now is None else now
         if (
             found.source == "query"
             and self.redirect_query
             and req.method.upper() in _REDIRECT_METHODS
             and req.scheme in ("http", "https")
+        ):
+            current = int(time.time()) if now is None else now
             # Admitted in the leeway after exp: a cookie would die at once and the clean URL
             # would be refused, so this one request is admitted as it came.
-            and claim.exp > current
-        ):
+            if claim.exp <= current:
+                return Admit(claim=claim, source=found.source)
             return redirect_without_claim(
                 req,
                 claim,
